@@ -1,0 +1,23 @@
+"""`POST /cds-services/{id}`: call a CDS service."""
+
+from __future__ import annotations
+
+from flask import Response, g
+
+from cds_service.api import bp
+from cds_service.api.body import parse
+from cds_service.api.context import services
+from cds_service.api.responses import json_response
+from cds_service.hooks.evaluate import evaluate, find_service
+from cds_service.protocol import HookRequest
+
+
+@bp.post("/cds-services/<service_id>")
+def call(service_id: str) -> Response:
+    """Evaluate one hook call and return its cards."""
+    find_service(services(), service_id)  # 404 before reading the body
+    hook_request = parse(HookRequest)
+    g.hook_instance = hook_request.hookInstance
+    evaluation = evaluate(service_id, hook_request, services())
+    g.card_ids = [r.rule_id for r in evaluation.rendered]
+    return json_response(evaluation.response.dump())

@@ -1,0 +1,1 @@
+"""Verification of CDS Client JWTs; pure functions of the header, settings and time (no Flask)."""

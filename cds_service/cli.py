@@ -1,0 +1,34 @@
+"""The `nxp2-cds` command: print settings, evaluate a FHIR Bundle offline."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from cds_service.config import Settings, SettingsError
+
+
+def _settings(_: argparse.Namespace) -> int:
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(f"nxp2-cds: {error}", file=sys.stderr)
+        return 2
+    banner = "DEVELOPMENT MODE: calls without a JWT are accepted" if settings.development else "production mode"
+    print(f"nxp2-cds settings ({banner}):")
+    for name, value in settings.describe().items():
+        print(f"  {name} = {value}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="nxp2-cds", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("settings", help="print the settings read from CDS_* variables").set_defaults(run=_settings)
+    args = parser.parse_args(argv)
+    result: int = args.run(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Feedback stores: where clinicians' accepted and overridden card outcomes are kept."""

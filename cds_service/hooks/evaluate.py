@@ -1,0 +1,122 @@
+"""The service layer: evaluate a hook call into cards, and record feedback.
+
+`Services` holds everything a request needs, wired once by `create_app` (or by the CLI).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from cds_service.cards.catalogue import Catalogue, RuleEntry, ServiceEntry
+from cds_service.cards.render import RenderedCard, by_urgency, render
+from cds_service.facts.build import build_facts
+from cds_service.facts.model import PatientFacts
+from cds_service.feedback.store import FeedbackStore, IssuedCard, StoreError, StoreResult
+from cds_service.hooks.errors import FeedbackNotStored, UnknownService, UnsupportedHook
+from cds_service.hooks.orders import OrderTemplates
+from cds_service.hooks.prefetch import resolve
+from cds_service.protocol import CdsResponse, FeedbackRequest, HookRequest
+from cds_service.rules.registry import Param, RegisteredRule, RuleContext
+from cds_service.support.clock import Clock
+from cds_service.support.ids import IdSource
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Services:
+    """The collaborators of the service layer, built once at start-up."""
+
+    catalogue: Catalogue
+    registry: Mapping[str, RegisteredRule]
+    orders: OrderTemplates
+    store: FeedbackStore
+    clock: Clock
+    ids: IdSource
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    response: CdsResponse
+    rendered: tuple[RenderedCard, ...]
+    facts: PatientFacts
+
+
+def find_service(services: Services, service_id: str) -> ServiceEntry:
+    entry = services.catalogue.service(service_id)
+    if entry is None:
+        raise UnknownService(service_id)
+    return entry
+
+
+def rule_context(entry: RuleEntry, services: Services) -> RuleContext:
+    params = {name: Param(value=p.value, unit=p.unit) for name, p in entry.params.items()}
+    return RuleContext(
+        now=services.clock.now(),
+        params=MappingProxyType(params),
+        switches=MappingProxyType(dict(entry.switches)),
+    )
+
+
+def run_rules(facts: PatientFacts, service: ServiceEntry, services: Services) -> list[RenderedCard]:
+    """Run every active rule of the service on the facts and render the findings, most urgent first."""
+    rendered: list[RenderedCard] = []
+    for rule_id in service.rules:
+        entry = services.catalogue.rules[rule_id]
+        if entry.status != "active":
+            continue
+        finding = services.registry[rule_id].function(facts, rule_context(entry, services))
+        if finding is None:
+            continue
+        rendered.append(
+            render(
+                finding, entry, service,
+                patient_id=facts.patient_id, new_id=services.ids.new_id, build_order=services.orders.build,
+            )
+        )
+    return by_urgency(rendered, service.rules)
+
+
+def evaluate(service_id: str, request: HookRequest, services: Services) -> Evaluation:
+    """Return the cards for one hook call.
+
+    Raises:
+        UnknownService: no such service id.
+        UnsupportedHook: the service does not serve `request.hook`.
+        PrefetchUnavailable: required data could not be obtained.
+    """
+    service = find_service(services, service_id)
+    if request.hook != service.hook:
+        raise UnsupportedHook(f"service {service_id!r} serves {service.hook!r}, not {request.hook!r}")
+    data = resolve(service.prefetch, service.required_prefetch, request.prefetch)
+    facts = build_facts(data.patient, data.resources, services.clock.now())
+    rendered = run_rules(facts, service, services)
+    issued = [
+        IssuedCard(
+            uuid=r.card.uuid or "",
+            card_id=r.rule_id,
+            hook_instance=request.hookInstance,
+            suggestion_ids=tuple(s.uuid or "" for s in r.card.suggestions or ()),
+        )
+        for r in rendered
+    ]
+    try:
+        services.store.record_issued(issued, services.clock.now())
+    except StoreError:
+        # Cards still go out: without this record their feedback is only marked "unknown card".
+        log.error("issued cards not recorded", extra={"hookInstance": request.hookInstance})
+    return Evaluation(
+        response=CdsResponse(cards=[r.card for r in rendered]), rendered=tuple(rendered), facts=facts
+    )
+
+
+def record_feedback(service_id: str, request: FeedbackRequest, services: Services) -> StoreResult:
+    """Store every feedback item of the request, or raise FeedbackNotStored."""
+    find_service(services, service_id)
+    try:
+        return services.store.save(service_id, request.feedback, services.clock.now())
+    except StoreError as error:
+        raise FeedbackNotStored(str(error)) from error

@@ -1,0 +1,1 @@
+"""Injectable sources of time and randomness; imports nothing else from the package."""

@@ -1,0 +1,62 @@
+"""Shared fixtures: apps built by the factory with test settings, a fixed clock and sequential ids."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from cds_service.app import create_app
+from cds_service.config import Settings
+from cds_service.support.clock import FixedClock
+from cds_service.support.ids import SequentialIds
+from tests.rules_for_tests import TEST_REGISTRY
+
+TESTS = Path(__file__).parent
+NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+
+def settings_for(tmp_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {"mode": "development", "data_dir": tmp_path / "var"} | overrides
+    return Settings(**values)
+
+
+@pytest.fixture
+def test_app(tmp_path: Path) -> Flask:
+    """An app serving the test catalogue (one test-only rule)."""
+    settings = settings_for(tmp_path, catalogue_dir=TESTS / "catalogue_for_tests")
+    return create_app(settings, registry=TEST_REGISTRY, clock=FixedClock(NOW), ids=SequentialIds())
+
+
+@pytest.fixture
+def client(test_app: Flask) -> Iterator[FlaskClient]:
+    with test_app.test_client() as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def real_app(tmp_path: Path) -> Flask:
+    """An app serving the real catalogue in cards/."""
+    return create_app(settings_for(tmp_path), clock=FixedClock(NOW), ids=SequentialIds())
+
+
+def hook_request(patient: dict[str, Any] | None = None, **overrides: Any) -> dict[str, Any]:
+    """A minimal valid patient-view request with full prefetch."""
+    patient = patient or {"resourceType": "Patient", "id": "p1", "birthDate": "1950-03-04", "gender": "female",
+                          "name": [{"given": ["Ada"], "family": "Test"}]}
+    body: dict[str, Any] = {
+        "hook": "patient-view",
+        "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+        "context": {"userId": "Practitioner/123", "patientId": patient["id"]},
+        "prefetch": {
+            "patient": patient,
+            "observations": {"resourceType": "Bundle", "type": "searchset"},
+        },
+    }
+    body.update(overrides)
+    return body
