@@ -15,6 +15,7 @@ from cds_service.cards.render import RenderedCard, by_urgency, render
 from cds_service.facts.build import build_facts
 from cds_service.facts.model import PatientFacts
 from cds_service.feedback.store import FeedbackStore, IssuedCard, StoreError, StoreResult
+from cds_service.hooks.caller import ANONYMOUS, Caller
 from cds_service.hooks.errors import FeedbackNotStored, UnknownService, UnsupportedHook
 from cds_service.hooks.orders import OrderTemplates
 from cds_service.hooks.prefetch import resolve
@@ -80,8 +81,10 @@ def run_rules(facts: PatientFacts, service: ServiceEntry, services: Services) ->
     return by_urgency(rendered, service.rules)
 
 
-def evaluate(service_id: str, request: HookRequest, services: Services) -> Evaluation:
-    """Return the cards for one hook call.
+def evaluate(
+    service_id: str, request: HookRequest, services: Services, caller: Caller = ANONYMOUS
+) -> Evaluation:
+    """Return the cards for one hook call, for a caller whose JWT (if any) was verified.
 
     Raises:
         UnknownService: no such service id.
