@@ -3,6 +3,14 @@
 Importing this package imports every rule module, so `REGISTRY` is complete.
 """
 
+# Each card module registers its rule on import.
+from cds_service.rules import (  # noqa: F401
+    adult_cancer_screening,
+    bulbar_dysphagia,
+    ild_baseline_screen,
+    ild_monitoring,
+    jdm_gi_risk_watch,
+)
 from cds_service.rules.registry import REGISTRY, Datum, Finding, RuleContext, rule
 
 __all__ = ["REGISTRY", "Datum", "Finding", "RuleContext", "rule"]

@@ -1,0 +1,141 @@
+"""Card `nxp2-adult-cancer-screening`: adult-onset anti-NXP2 myositis in the 3-year cancer window, no recent scan."""
+
+from __future__ import annotations
+
+from cds_service.facts.model import PatientFacts
+from cds_service.rules.common import antibody_data, is_adult_onset, is_antibody_positive, onset_datum
+from cds_service.rules.lookups import (
+    TEST_SOURCES,
+    data_gaps,
+    declined_within,
+    has_myositis_diagnosis,
+    is_within,
+    months_text,
+    myositis_datum,
+    none_on_record,
+    onset_gaps,
+    problem_datum,
+    test_datum,
+    tests_within,
+    window_text,
+)
+from cds_service.rules.registry import Datum, Finding, RuleContext, rule
+
+CARD_ID = "nxp2-adult-cancer-screening"
+SCREEN_IMAGING = ("pet-ct", "ct-chest", "ct-abdomen-pelvis", "ct-neck")
+# A CT screen covers at least the thorax, abdomen and pelvis; the neck is asked for in the card text.
+CT_SCREEN = frozenset({"ct-chest", "ct-abdomen-pelvis"})
+# Features the IMACS evidence base links to IIM cancer (Oldroyd 2021 meta-analysis), noted on the card.
+RISK_FEATURES = ("dysphagia", "skin-ulcer")
+
+
+def is_in_screening_window(facts: PatientFacts, ctx: RuleContext) -> bool:
+    """Onset lies within the post-onset window where IMACS concentrates screening."""
+    return facts.onset is not None and is_within(facts.onset.when, ctx.now, ctx.window("screening_window_after_onset"))
+
+
+def recent_scans(facts: PatientFacts, ctx: RuleContext) -> tuple[Datum, ...]:
+    return tuple(
+        test_datum(t, ctx.now) for t in tests_within(facts, SCREEN_IMAGING, ctx.now, ctx.window("scan_lookback"))
+    )
+
+
+def has_recent_complete_screen(facts: PatientFacts, ctx: RuleContext) -> bool:
+    """An FDG PET-CT, or CT of both chest and abdomen-pelvis, within the look-back."""
+    done = {t.concept for t in tests_within(facts, SCREEN_IMAGING, ctx.now, ctx.window("scan_lookback"))}
+    return "pet-ct" in done or done >= CT_SCREEN
+
+
+def has_declined_screen(facts: PatientFacts, ctx: RuleContext) -> bool:
+    return declined_within(facts, SCREEN_IMAGING, ctx.now, ctx.window("scan_lookback")) is not None
+
+
+def has_active_malignancy(facts: PatientFacts) -> bool:
+    return facts.has_current("malignancy")
+
+
+def inclusion(facts: PatientFacts, ctx: RuleContext) -> bool:
+    return (
+        is_antibody_positive(facts)
+        and has_myositis_diagnosis(facts)
+        and is_adult_onset(facts)
+        and is_in_screening_window(facts, ctx)
+    )
+
+
+def exclusion(facts: PatientFacts, ctx: RuleContext) -> bool:
+    return has_active_malignancy(facts) or has_recent_complete_screen(facts, ctx) or has_declined_screen(facts, ctx)
+
+
+def applies(facts: PatientFacts, ctx: RuleContext) -> bool:
+    return inclusion(facts, ctx) and not exclusion(facts, ctx)
+
+
+def _notes(facts: PatientFacts, ctx: RuleContext) -> tuple[str, ...]:
+    notes: list[str] = []
+    onset_age = facts.onset_age()
+    if onset_age is not None and onset_age > ctx.threshold("older_onset_age", "a"):
+        notes.append("older-onset")
+    notes += [concept for concept in RISK_FEATURES if facts.problems_of(concept)]
+    if tests_within(facts, SCREEN_IMAGING, ctx.now, ctx.window("scan_lookback")):
+        notes.append("partial-imaging")
+    if facts.problems_of("malignancy"):
+        notes.append("past-malignancy")
+    if facts.later_negative_antibody() is not None:
+        notes.append("later-negative-antibody")
+    if ctx.switch("site_treats_nxp2_as_imacs_high_risk"):
+        notes.append("site-high-risk-policy")
+    return tuple(notes)
+
+
+def _data(facts: PatientFacts, ctx: RuleContext) -> tuple[Datum, ...]:
+    data: list[Datum | None] = [*antibody_data(facts), myositis_datum(facts), onset_datum(facts)]
+    scans = recent_scans(facts, ctx)
+    if scans:
+        data += scans
+    else:
+        last = facts.last_test(SCREEN_IMAGING)
+        data.append(test_datum(last, ctx.now) if last else none_on_record("pet-ct", "no CT or PET-CT on record"))
+    for concept in (*RISK_FEATURES, "malignancy"):
+        data += [problem_datum(p) for p in facts.problems_of(concept)]
+    return tuple(d for d in data if d is not None)
+
+
+@rule(
+    CARD_ID,
+    params={"screening_window_after_onset": "duration", "scan_lookback": "duration", "older_onset_age": "a"},
+    switches=("site_treats_nxp2_as_imacs_high_risk",),
+    notes=(
+        "older-onset", "dysphagia", "skin-ulcer", "partial-imaging", "past-malignancy",
+        "later-negative-antibody", "site-high-risk-policy",
+    ),
+)
+def adult_cancer_screening(facts: PatientFacts, ctx: RuleContext) -> Finding | None:
+    """IMACS 2023 (Oldroyd et al.): screen adult-onset IIM for cancer, risk-stratified, within 3 years of onset.
+
+    Evidence rows C1-C3, C5, C6, C9 (clinical-evidence.md 2a); guideline anchor 4.1.
+    When: anti-NXP2 ever positive, a myositis diagnosis, onset at 18 or older and no longer ago than the
+          screening window, no active malignancy, and neither an FDG PET-CT nor CT of chest plus
+          abdomen-pelvis (nor a recorded refusal of one) within the scan look-back.
+    Then: warning: review cancer screening with the IMACS panels; the card lists the patient's risk
+          features (onset age over the catalogue threshold, dysphagia, skin ulcer) and never asserts an
+          IMACS category for anti-NXP2 unless the site switch says so.
+    """
+    onset, onset_age = facts.onset, facts.onset_age()
+    if onset is None or onset_age is None or not applies(facts, ctx):
+        return None
+    return Finding(
+        rule_id=CARD_ID,
+        data=_data(facts, ctx),
+        values={
+            "since_onset": months_text(ctx.now - onset.when),
+            "onset_age": f"{onset_age:.0f}",
+            "lookback": window_text(ctx, "scan_lookback"),
+            "window": window_text(ctx, "screening_window_after_onset"),
+        },
+        notes=_notes(facts, ctx),
+        gaps=(
+            *data_gaps(facts, tests=SCREEN_IMAGING, problems=("malignancy",), prefetch_keys=TEST_SOURCES),
+            *onset_gaps(facts),
+        ),
+    )

@@ -1,0 +1,123 @@
+"""Card `nxp2-ild-monitoring`: anti-NXP2 myositis with current ILD and no pulmonary function tests in the interval."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from cds_service.facts.model import PatientFacts, Problem
+from cds_service.rules.common import antibody_data, is_adult_onset, is_antibody_positive, is_juvenile_onset
+from cds_service.rules.lookups import (
+    TEST_SOURCES,
+    data_gaps,
+    has_myositis_diagnosis,
+    months_text,
+    none_on_record,
+    problem_datum,
+    test_datum,
+    tests_within,
+    window_text,
+)
+from cds_service.rules.registry import Datum, Finding, RuleContext, rule
+
+CARD_ID = "nxp2-ild-monitoring"
+
+
+def current_ild(facts: PatientFacts) -> tuple[Problem, ...]:
+    return facts.problems_of("ild", current_only=True)
+
+
+def ild_known_since(facts: PatientFacts) -> datetime | None:
+    """The earliest onset (or recorded date) of a current ILD Condition; None when none is dated."""
+    dates = [p.noted for p in current_ild(facts) if p.noted is not None]
+    return min(dates, default=None)
+
+
+def is_in_first_year(facts: PatientFacts, ctx: RuleContext) -> bool:
+    """ILD known for no longer than the early phase; an undated ILD counts as past it (see gaps)."""
+    since = ild_known_since(facts)
+    return since is not None and ctx.now - since <= ctx.window("early_phase")
+
+
+def pft_interval(facts: PatientFacts, ctx: RuleContext) -> str:
+    """The name of the catalogue interval that applies now."""
+    return "pft_interval_first_year" if is_in_first_year(facts, ctx) else "pft_interval_after_first_year"
+
+
+def has_pft_in_interval(facts: PatientFacts, ctx: RuleContext) -> bool:
+    return bool(tests_within(facts, ("pft",), ctx.now, ctx.window(pft_interval(facts, ctx))))
+
+
+def is_in_age_group(facts: PatientFacts, ctx: RuleContext) -> bool:
+    """Adults; juvenile onset only when the site switch includes it (ACR/CHEST adult wording)."""
+    return is_adult_onset(facts) or (is_juvenile_onset(facts) and ctx.switch("include_juvenile_onset"))
+
+
+def inclusion(facts: PatientFacts, ctx: RuleContext) -> bool:
+    return (
+        is_antibody_positive(facts)
+        and has_myositis_diagnosis(facts)
+        and is_in_age_group(facts, ctx)
+        and bool(current_ild(facts))
+    )
+
+
+def exclusion(facts: PatientFacts, ctx: RuleContext) -> bool:
+    return has_pft_in_interval(facts, ctx)
+
+
+def applies(facts: PatientFacts, ctx: RuleContext) -> bool:
+    return inclusion(facts, ctx) and not exclusion(facts, ctx)
+
+
+def _data(facts: PatientFacts, ctx: RuleContext) -> tuple[Datum, ...]:
+    data: list[Datum] = [*antibody_data(facts), *(problem_datum(p) for p in current_ild(facts))]
+    last_pft = facts.last_test(("pft",))
+    data.append(test_datum(last_pft, ctx.now) if last_pft else none_on_record("pft"))
+    last_ct = facts.last_test(("ct-chest",))
+    if last_ct is not None:
+        data.append(test_datum(last_ct, ctx.now))
+    return tuple(data)
+
+
+def _gaps(facts: PatientFacts) -> tuple[str, ...]:
+    gaps = list(data_gaps(facts, tests=("pft", "ct-chest"), problems=("ild",), prefetch_keys=TEST_SOURCES))
+    if ild_known_since(facts) is None:
+        gaps.append("The ILD Condition has no onset or recorded date, so the after-first-year PFT interval was used.")
+    return tuple(gaps)
+
+
+@rule(
+    CARD_ID,
+    params={
+        "early_phase": "duration",
+        "pft_interval_first_year": "duration",
+        "pft_interval_after_first_year": "duration",
+    },
+    switches=("include_juvenile_onset",),
+    notes=("later-negative-antibody",),
+)
+def ild_monitoring(facts: PatientFacts, ctx: RuleContext) -> Finding | None:
+    """ACR/CHEST 2023: monitor IIM-ILD with PFTs every 3-6 months in the first year, then less often once stable.
+
+    Evidence rows I1, I7 (clinical-evidence.md 2b); guideline anchor 4.2.
+    When: anti-NXP2 ever positive, a myositis diagnosis, adult onset (juvenile only by site switch),
+          a current ILD Condition, and no PFT within the first-year interval (ILD known for no longer
+          than the early phase) or the later interval (ILD older, or undated).
+    Then: info card suggesting PFTs with spirometry, lung volumes and DLCO; HRCT when clinically indicated.
+    """
+    if not applies(facts, ctx):
+        return None
+    since = ild_known_since(facts)
+    last_pft = facts.last_test(("pft",))
+    return Finding(
+        rule_id=CARD_ID,
+        data=_data(facts, ctx),
+        values={
+            "interval": window_text(ctx, pft_interval(facts, ctx)),
+            "ild_for": "an unknown time" if since is None else months_text(ctx.now - since),
+            "last_pft": "none on record" if last_pft is None or last_pft.performed is None
+            else f"{months_text(ctx.now - last_pft.performed)} ago",
+        },
+        notes=("later-negative-antibody",) if facts.later_negative_antibody() is not None else (),
+        gaps=_gaps(facts),
+    )
