@@ -48,6 +48,11 @@ def label(concept: str) -> str:
     return LABELS.get(concept, concept)
 
 
+def _in_sentence(text: str) -> str:
+    """Lower-case a capitalised word for mid-sentence use, leaving acronyms (CT, FDG) alone."""
+    return text[0].lower() + text[1:] if text[1:2].islower() else text
+
+
 # --- population ---------------------------------------------------------------------------------
 
 
@@ -73,10 +78,14 @@ def months(delta: timedelta) -> float:
 def months_text(delta: timedelta) -> str:
     """Return a duration as whole months, or weeks/days when shorter than a month."""
     if delta >= _MONTH:
-        return f"{int(months(delta))} months"
+        return _plural(int(months(delta)), "month")
     if delta >= timedelta(weeks=1):
-        return f"{delta.days // 7} weeks"
-    return f"{max(delta.days, 0)} days"
+        return _plural(delta.days // 7, "week")
+    return _plural(max(delta.days, 0), "day")
+
+
+def _plural(count: int, unit: str) -> str:
+    return f"{count} {unit}" if count == 1 else f"{count} {unit}s"
 
 
 def window_text(ctx: RuleContext, name: str) -> str:
@@ -134,7 +143,7 @@ def problem_datum(problem: Problem, name: str | None = None) -> Datum:
 
 def test_datum(test: TestDone, now: datetime, name: str | None = None) -> Datum:
     ago = "date unknown" if test.performed is None else f"{months_text(now - test.performed)} ago"
-    return Datum(name or f"Last {label(test.concept)}", f"done, {ago}", test.performed, test.ref)
+    return Datum(name or f"Last {_in_sentence(label(test.concept))}", f"done, {ago}", test.performed, test.ref)
 
 
 def declined_datum(declined: TestDeclined) -> Datum:
@@ -143,7 +152,10 @@ def declined_datum(declined: TestDeclined) -> Datum:
 
 
 def lab_datum(lab: LabResult, name: str | None = None) -> Datum:
-    value = lab.display_value or f"{lab.value:g} {lab.unit}".strip()
+    # UCUM annotations such as {score} mean "no unit": show the bare number.
+    unit = "" if lab.unit.startswith("{") else lab.unit
+    number = "no value" if lab.value is None else f"{lab.value:g}"
+    value = lab.display_value or f"{number} {unit}".strip()
     return Datum(name or label(lab.concept), value, lab.effective, lab.ref)
 
 
