@@ -194,6 +194,9 @@ def data_gaps(
     for concept in tests:
         for test in undated_tests(facts, (concept,)):
             gaps.append(f"{test.ref.reference} ({label(concept)}) has no date and was not counted.")
+        for declined in facts.tests_declined:
+            if declined.concept == concept and declined.recorded is None:
+                gaps.append(f"{declined.ref.reference} ({label(concept)} not done) has no date and was not counted.")
     for concept in (*labs, *tests, *problems):
         for issue in facts.issues_for(concept):
             where = f"{issue.ref.reference} " if issue.ref is not None else ""

@@ -2,6 +2,8 @@
 
 Reusable by any card's tests. Times are relative to the fixed NOW of tests/conftest.py; months are the
 registry's 365/12-day months, so `months_ago(n)` sits exactly on an `n mo` catalogue window.
+Build TestDone / TestDeclined with `performed` / `not_done`: importing those classes into a test module
+makes pytest try to collect them (and the suite turns that warning into an error).
 """
 
 from __future__ import annotations
@@ -90,7 +92,7 @@ def performed(concept: str, when: datetime | None) -> TestDone:
     return TestDone(concept=concept, performed=when, ref=ref("Procedure", concept))
 
 
-def not_done(concept: str, when: datetime, reason: str = "Patient declined") -> TestDeclined:
+def not_done(concept: str, when: datetime | None, reason: str = "Patient declined") -> TestDeclined:
     return TestDeclined(concept=concept, recorded=when, reason=reason, ref=ref("Procedure", f"{concept}-not-done"))
 
 

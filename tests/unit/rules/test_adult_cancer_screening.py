@@ -141,6 +141,14 @@ def test_a_declined_screen_suppresses_within_the_look_back(declined_before_now: 
     assert (run(facts) is not None) is fires
 
 
+def test_an_undated_refusal_does_not_suppress_and_is_said() -> None:
+    refusal = not_done("pet-ct", None)
+    facts = add(adult(), refusal)
+    finding = run(facts)
+    assert finding is not None
+    assert finding.gaps == (f"{refusal.ref.reference} (FDG PET-CT not done) has no date and was not counted.",)
+
+
 @pytest.mark.parametrize(("onset_age", "noted"), [(OLDER - 0.05, False), (OLDER + 0.05, True)])
 def test_older_onset_is_noted(onset_age: float, noted: bool) -> None:
     finding = run(adult(onset_age=onset_age))
