@@ -5,9 +5,9 @@ UCUM units of terminology.md and the GUIDE's value-set concepts), `facts()` the 
 layer should make of it. The Bundles are committed data; `python -m tests.scenarios.cards_a_fixtures`
 rewrites them, and a test checks that the committed files still match. Times are relative to NOW.
 
-Coding notes for the value sets (see the report of the cards-a branch): anti-NXP2 has no LOINC, so it
-is a local code with the text "Anti-NXP2 (MJ) antibody"; FDG PET-CT and the swallow study are coded with
-CPT (78815, 92611) because no SNOMED CT code for them was confirmed.
+Coding notes: anti-NXP2 has no LOINC, so it is a lab-local code that the value set finds by its text
+"Anti-NXP2 (MJ) antibody"; FDG PET-CT is CPT 78815 (no SNOMED CT code was confirmed; CPT codes are kept
+unless a site drops licensed codes); the swallow study uses the value set's placeholder local code.
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ LOINC = "http://loinc.org"
 CPT = "http://www.ama-assn.org/go/cpt"
 UCUM = "http://unitsofmeasure.org"
 INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
-LOCAL_LAB = "https://lab.example.org/fhir/CodeSystem/local-tests"
+LOCAL_LAB = "https://lab.example.org/fhir/CodeSystem/local-tests"  # a site's own lab code (found by its text)
+LOCAL_CODE = "urn:nxp2-cds:local-code"  # the placeholder system of cards/valuesets
 XHTML = "http://www.w3.org/1999/xhtml"
 
 Coding = tuple[str, str, str]  # system, code, display
@@ -71,8 +72,8 @@ PROCEDURE_CODES: dict[str, tuple[Coding, str]] = {
     "pet-ct": ((CPT, "78815", "PET with concurrently acquired CT, skull base to mid-thigh"), "FDG PET-CT"),
     "pft": ((SNOMED, "23426006", "Measurement of respiratory function"),
             "Pulmonary function tests with DLCO"),
-    "swallow-study": ((CPT, "92611", "Motion fluoroscopic evaluation of swallowing function"),
-                      "Videofluoroscopic swallow study"),
+    # No swallow-study code is confirmed; the value set holds a placeholder local code that sites replace.
+    "swallow-study": ((LOCAL_CODE, "swallow-study", "Swallow study"), "Videofluoroscopic swallow study"),
 }
 ANTIBODY = {
     "positive": ({"valueCodeableConcept": {"coding": [{"system": SNOMED, "code": "10828004", "display": "Positive"}],
