@@ -140,3 +140,11 @@ def test_several_features_are_all_listed() -> None:
 def test_silent_without_a_myositis_diagnosis() -> None:
     facts = nxp2_myositis(onset_age=50, onset_at=months_ago(10), with_diagnosis=False)
     assert run(add(facts, problem("dysphagia", months_ago(2)))) is None
+
+
+def test_without_a_birth_date_it_still_fires_without_an_age_note() -> None:
+    facts = add(patient(), problem("dysphagia", months_ago(2)))
+    facts = PatientFacts(**{**facts.__dict__, "birth_date": None})
+    finding = run(facts)
+    assert finding is not None
+    assert finding.notes == ()

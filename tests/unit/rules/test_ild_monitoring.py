@@ -117,3 +117,8 @@ def test_a_ct_is_shown_but_does_not_replace_pfts() -> None:
     finding = run(facts)
     assert finding is not None
     assert finding.data[-1].label == "Last CT chest (incl. HRCT)"
+
+
+def test_silent_without_a_birth_date() -> None:
+    facts = with_ild(4 * MONTH)
+    assert run(PatientFacts(**{**facts.__dict__, "birth_date": None})) is None

@@ -136,3 +136,8 @@ def test_later_negative_antibody_is_noted() -> None:
     finding = run(facts)
     assert finding is not None
     assert finding.notes == ("later-negative-antibody",)
+
+
+def test_silent_without_a_birth_date() -> None:
+    facts = add(child(), problem("skin-ulcer", months_ago(1)))
+    assert run(PatientFacts(**{**facts.__dict__, "birth_date": None})) is None
