@@ -22,6 +22,7 @@ from typing import Any
 from cds_service.facts.model import (
     AntibodyResult,
     Growth,
+    LabResult,
     Onset,
     PatientFacts,
     Positivity,
@@ -115,6 +116,13 @@ class Bmi:
 
 
 @dataclass(frozen=True)
+class Score:
+    concept: str  # "cmas" or "mmt8" (placeholder local codes of the value sets)
+    value: float
+    when: datetime
+
+
+@dataclass(frozen=True)
 class Scenario:
     stem: str
     label: str
@@ -127,6 +135,7 @@ class Scenario:
     conditions: tuple[Cond, ...] = ()
     procedures: tuple[Proc, ...] = ()
     bmis: tuple[Bmi, ...] = ()
+    scores: tuple[Score, ...] = ()
 
     @property
     def birth_date(self) -> date:
@@ -215,6 +224,24 @@ def _bmi(scenario: Scenario, rid: str, bmi: Bmi) -> dict[str, Any]:
     }
 
 
+SCORE_NAMES = {"cmas": "Childhood Myositis Assessment Scale total score", "mmt8": "Manual Muscle Testing 8 total score"}
+
+
+def _score(scenario: Scenario, rid: str, score: Score) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "id": rid,
+        "status": "final",
+        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                                  "code": "exam", "display": "Exam"}]}],
+        "code": {"coding": [{"system": LOCAL_CODE, "code": score.concept, "display": SCORE_NAMES[score.concept]}],
+                 "text": SCORE_NAMES[score.concept]},
+        "subject": {"reference": f"Patient/{scenario.stem}"},
+        "effectiveDateTime": _iso(score.when),
+        "valueQuantity": {"value": score.value, "unit": "{score}", "system": UCUM, "code": "{score}"},
+    }
+
+
 def bundle(scenario: Scenario) -> dict[str, Any]:
     """The FHIR R4 collection Bundle of one scenario."""
     patient = {
@@ -236,6 +263,8 @@ def bundle(scenario: Scenario) -> dict[str, Any]:
         resources.append(_procedure(scenario, f"{proc.concept}-{n}", proc))
     for n, bmi in enumerate(scenario.bmis, start=1):
         resources.append(_bmi(scenario, f"bmi-{n}", bmi))
+    for n, score in enumerate(scenario.scores, start=1):
+        resources.append(_score(scenario, f"{score.concept}-{n}", score))
     return {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in resources]}
 
 
@@ -276,6 +305,9 @@ def facts(scenario: Scenario) -> PatientFacts:
         tests_declined=declined,
         onset=Onset(scenario.onset, "onsetDateTime", False, diagnosis.ref),
         growth=growth,
+        labs=tuple(LabResult(sc.concept, sc.value, "{score}", sc.when, "final",
+                             ResourceRef("Observation", f"{sc.concept}-{n}"))
+                   for n, sc in enumerate(scenario.scores, start=1)),
     )
 
 
@@ -373,6 +405,22 @@ SCENARIOS: list[Scenario] = [
     _dm("adult-nxp2-dm-dysphagia-resolved", "Anti-NXP2 DM (age 58) with dysphagia that has resolved",
         "Nora", "female", 58, 8, conditions=(Cond("dysphagia", months_ago(7), status="resolved"),),
         procedures=_ct_screen(6)),
+    _dm("jdm-nxp2-cmas-14-no-bulbar-symptoms", "Anti-NXP2 JDM, girl aged 8, CMAS 14 ten days ago, no bulbar symptoms",
+        "Nele", "female", 7.5, 6, myositis="jdm", procedures=(Proc("pft", months_ago(5)),),
+        scores=(Score("cmas", 14, days_ago(10)),)),
+    _dm("jdm-nxp2-cmas-15-no-bulbar-symptoms", "Anti-NXP2 JDM, girl aged 8, CMAS 15 ten days ago, no bulbar symptoms",
+        "Olivia", "female", 7.5, 6, myositis="jdm", procedures=(Proc("pft", months_ago(5)),),
+        scores=(Score("cmas", 15, days_ago(10)),)),
+    _dm("jdm-nxp2-cmas-10-80-days-ago", "Anti-NXP2 JDM, girl aged 8, CMAS 10 measured 80 days ago",
+        "Pia", "female", 7.5, 6, myositis="jdm", procedures=(Proc("pft", months_ago(5)),),
+        scores=(Score("cmas", 10, days_ago(80)),)),
+    _dm("jdm-nxp2-cmas-10-100-days-ago", "Anti-NXP2 JDM, girl aged 8, CMAS 10 measured 100 days ago",
+        "Rita", "female", 7.5, 6, myositis="jdm", procedures=(Proc("pft", months_ago(5)),),
+        scores=(Score("cmas", 10, days_ago(100)),)),
+    _dm("adult-nxp2-dm-mmt8-29", "Adult-onset anti-NXP2 DM (age 58), MMT8 29 (0-80 scale) two weeks ago",
+        "Sven", "male", 58, 8, procedures=_ct_screen(6), scores=(Score("mmt8", 29, days_ago(14)),)),
+    _dm("adult-nxp2-dm-mmt8-30", "Adult-onset anti-NXP2 DM (age 58), MMT8 30 (0-80 scale) two weeks ago",
+        "Timo", "male", 58, 8, procedures=_ct_screen(6), scores=(Score("mmt8", 30, days_ago(14)),)),
     _dm("adult-nxp2-dm-hoarseness", "Anti-NXP2 DM (age 58) with hoarseness", "Olaf", "male", 58, 8,
         conditions=(Cond("dysphonia", months_ago(2)),), procedures=_ct_screen(6)),
     # Card 5, JDM GI risk: each feature, BMI-for-age z on both sides of -2, the growth window, age groups.
