@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from cds_service.facts.model import PatientFacts, Problem
 from cds_service.rules.juvenile import LATER_NEGATIVE_NOTE, antibody_notes, is_positive_jdm_child, population_data
-from cds_service.rules.patient_data import day, issue_gaps, problem_datum, window_text
+from cds_service.rules.patient_data import day, issue_gaps, label_case, problem_datum, window_text
 from cds_service.rules.registry import Finding, RuleContext, rule
 
 RULE_ID = "nxp2-jdm-gi-alarm"
@@ -74,13 +74,13 @@ def jdm_gi_alarm(facts: PatientFacts, ctx: RuleContext) -> Finding | None:
         return None
     notes = ("all-resolved",) if not any(s.current for s in signs) else ()
     gaps = tuple(
-        f"{GI_SIGNS[p.concept]} ({p.ref.reference}) has no onset or recorded date: not judged."
+        f"{label_case(GI_SIGNS[p.concept])} ({p.ref.reference}) has no onset or recorded date: not judged."
         for p in undated_signs(facts)
-    ) + tuple(gap for concept, label in GI_SIGNS.items() for gap in issue_gaps(facts, concept, label))
+    ) + tuple(gap for concept, label in GI_SIGNS.items() for gap in issue_gaps(facts, concept, label_case(label)))
     newest = max(last_known(p) or ctx.now for p in signs)
     return Finding(
         rule_id=RULE_ID,
-        data=population_data(facts) + tuple(problem_datum(p, GI_SIGNS[p.concept]) for p in signs),
+        data=population_data(facts) + tuple(problem_datum(p, label_case(GI_SIGNS[p.concept])) for p in signs),
         values={
             "window": window_text(ctx, "sign_window"),
             "signs": ", ".join(dict.fromkeys(GI_SIGNS[p.concept] for p in signs)),

@@ -8,8 +8,10 @@ from cds_service.facts.model import LabResult, PatientFacts
 from cds_service.rules.juvenile import LATER_NEGATIVE_NOTE, antibody_notes, is_positive_jdm_child, population_data
 from cds_service.rules.patient_data import (
     lab_datum,
+    label_case,
     missing_or_stale_gap,
     number,
+    unit_text,
     unusable_gaps,
     window_text,
     within,
@@ -37,7 +39,7 @@ class Criterion:
 
     def wording(self, ctx: RuleContext) -> str:
         operator = "<=" if self.met_at_or_below else ">"
-        return f"{self.label} {operator} {number(ctx.threshold(self.param, self.unit))} {self.unit}"
+        return f"{self.label} {operator} {number(ctx.threshold(self.param, self.unit))} {unit_text(self.unit)}"
 
 
 CRITERIA = (
@@ -91,10 +93,10 @@ def is_febrile(temperature: LabResult, ctx: RuleContext) -> bool:
 def _gaps(facts: PatientFacts, ctx: RuleContext) -> tuple[str, ...]:
     window, text = ctx.window("lab_window"), window_text(ctx, "lab_window")
     gaps: list[str] = []
-    for concept, label in ((c.concept, c.label.capitalize()) for c in CRITERIA):
+    for concept, label in ((c.concept, label_case(c.label)) for c in CRITERIA):
         stale = missing_or_stale_gap(facts, concept, label, ctx.now, window, text)
         gaps += [stale] if stale else []
-    for concept, label in [(FERRITIN, "Ferritin")] + [(c.concept, c.label.capitalize()) for c in CRITERIA]:
+    for concept, label in [(FERRITIN, "Ferritin")] + [(c.concept, label_case(c.label)) for c in CRITERIA]:
         gaps += unusable_gaps(facts, concept, label, ctx.now, window)
     if not temperatures_in_window(facts, ctx):
         gaps.append(f"Body temperature: none recorded in the {text} window, so fever cannot be judged.")
@@ -150,7 +152,7 @@ def jdm_mas_pattern(facts: PatientFacts, ctx: RuleContext) -> Finding | None:
     data: list[Datum] = [*population_data(facts), lab_datum(ferritin, "Ferritin", "above the MAS threshold")]
     for criterion, lab in results:
         verdict = "meets" if criterion in met else "does not meet"
-        data.append(lab_datum(lab, criterion.label.capitalize(), f"{verdict} {criterion.wording(ctx)}"))
+        data.append(lab_datum(lab, label_case(criterion.label), f"{verdict} {criterion.wording(ctx)}"))
     if shown_temperature is not None:
         data.append(lab_datum(shown_temperature, "Highest body temperature in the window"))
     return Finding(

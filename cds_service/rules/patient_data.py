@@ -22,9 +22,18 @@ PREFETCH_NAMES = {
 }
 
 
+# UCUM codes whose usual clinical spelling differs; everything else reads well as it is.
+_UNIT_WORDS = {"Cel": "°C", "10*3/uL": "x10^3/uL", "10*9/L": "x10^9/L"}
+
+
 def number(value: float) -> str:
     """Return a value without a spurious decimal part: 685.0 -> "685", 1.35 -> "1.35"."""
     return f"{value:g}"
+
+
+def label_case(text: str) -> str:
+    """Capitalise the first letter only, so "GI perforation" stays as written."""
+    return text[:1].upper() + text[1:]
 
 
 def day(when: date | datetime | None) -> str:
@@ -33,11 +42,18 @@ def day(when: date | datetime | None) -> str:
     return (when.date() if isinstance(when, datetime) else when).isoformat()
 
 
+def unit_text(unit: str) -> str:
+    """Return a UCUM unit as clinicians write it; a pure annotation ("{score}", "{ratio}") shows nothing."""
+    if unit.startswith("{") and unit.endswith("}"):
+        return ""
+    return _UNIT_WORDS.get(unit, unit)
+
+
 def lab_value(lab: LabResult) -> str:
     """Return the canonical value with its unit, and the value as reported when the lab sent another unit."""
     if lab.value is None:
         return lab.display_value or "no value"
-    shown = f"{number(lab.value)} {lab.unit}"
+    shown = f"{number(lab.value)} {unit_text(lab.unit)}".strip()
     if lab.display_value and lab.display_value.replace(" ", "") != shown.replace(" ", ""):
         shown += f" (reported as {lab.display_value})"
     return shown
@@ -46,18 +62,22 @@ def lab_value(lab: LabResult) -> str:
 def lab_datum(lab: LabResult, label: str, qualifier: str = "") -> Datum:
     """A data line for one result, with its reference range when the lab sent one."""
     value = lab_value(lab)
-    if lab.reference_high is not None or lab.reference_low is not None:
-        low = "" if lab.reference_low is None else number(lab.reference_low)
-        high = "" if lab.reference_high is None else number(lab.reference_high)
-        value += f", reference {low}-{high}"
+    low, high = lab.reference_low, lab.reference_high
+    if low is not None and high is not None:
+        value += f", reference {number(low)}-{number(high)}"
+    elif high is not None:
+        value += f", reference up to {number(high)}"
+    elif low is not None:
+        value += f", reference from {number(low)}"
     if qualifier:
         value += f", {qualifier}"
     return Datum(label, value, lab.effective, lab.ref)
 
 
 def problem_datum(problem: Problem, label: str) -> Datum:
-    shown = problem.display or label
-    return Datum(label, f"{shown} ({problem.clinical_status})", problem.noted, problem.ref)
+    """A data line for a problem: its own wording when the record has one, and its clinical status."""
+    value = f"{problem.display} ({problem.clinical_status})" if problem.display else problem.clinical_status
+    return Datum(label, value, problem.noted, problem.ref)
 
 
 def test_datum(test: TestDone, label: str) -> Datum:
