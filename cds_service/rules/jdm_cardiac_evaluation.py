@@ -7,6 +7,7 @@ from datetime import datetime
 from cds_service.facts.model import LabResult, PatientFacts, TestDone
 from cds_service.rules.juvenile import LATER_NEGATIVE_NOTE, antibody_notes, is_positive_jdm_patient, population_data
 from cds_service.rules.patient_data import (
+    completed_test_datum,
     day,
     declined_datum,
     lab_datum,
@@ -97,7 +98,7 @@ def jdm_cardiac_evaluation(facts: PatientFacts, ctx: RuleContext) -> Finding | N
         data.append(lab_datum(raised[0], "Troponin I", "above the reference range"))
         if troponins[0] is not raised[0]:
             data.append(lab_datum(troponins[0], "Troponin I, newest"))
-    data += [Datum(CARDIAC_TESTS[t.concept], "done", t.performed, t.ref) for t in tests]
+    data += [completed_test_datum(t, CARDIAC_TESTS[t.concept]) for t in tests]
     declined = [d for d in facts.tests_declined if d.concept in CARDIAC_TESTS]
     data += [declined_datum(d, CARDIAC_TESTS[d.concept]) for d in declined]
     onset: datetime | None = facts.onset.when if facts.onset else None

@@ -36,7 +36,10 @@ def last_known(sign: Problem) -> datetime | None:
 
 
 def is_recent(sign: Problem, now: datetime, window: timedelta) -> bool:
-    """True when the sign was last known within the window (a date slightly ahead of now still counts)."""
+    """True when the sign was last known within the window.
+
+    A date ahead of now (clock skew, a typing slip) still counts: for a critical alarm, showing it is safer.
+    """
     when = last_known(sign)
     return when is not None and now - when <= window
 

@@ -17,7 +17,6 @@ from cds_service.rules.patient_data import (
     issue_gaps,
     lab_datum,
     missing_or_stale_gap,
-    number,
     problem_datum,
     unusable_gaps,
     window_text,
@@ -155,8 +154,6 @@ def jdm_refractory_risk(facts: PatientFacts, ctx: RuleContext) -> Finding | None
         values={
             "count": str(len(present)),
             "features": ", ".join(f.name for f in present),
-            "onset_window": window_text(ctx, "onset_window"),
-            "ferritin_above": number(ctx.threshold("ferritin_above", "ng/mL")),
         },
         notes=antibody_notes(facts),
         gaps=_gaps(facts, ctx),

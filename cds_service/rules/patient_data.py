@@ -20,10 +20,9 @@ PREFETCH_NAMES = {
     "diagnosticReports": "diagnostic reports",
     "imagingStudies": "imaging studies",
 }
-
-
 # UCUM codes whose usual clinical spelling differs; everything else reads well as it is.
 _UNIT_WORDS = {"Cel": "°C", "10*3/uL": "x10^3/uL", "10*9/L": "x10^9/L"}
+_DURATION_WORDS = {"h": "h", "d": "days", "wk": "weeks", "mo": "months", "a": "years"}
 
 
 def number(value: float) -> str:
@@ -80,7 +79,7 @@ def problem_datum(problem: Problem, label: str) -> Datum:
     return Datum(label, value, problem.noted, problem.ref)
 
 
-def test_datum(test: TestDone, label: str) -> Datum:
+def completed_test_datum(test: TestDone, label: str) -> Datum:
     return Datum(label, "done", test.performed, test.ref)
 
 
@@ -135,10 +134,6 @@ def unavailable_gaps(facts: PatientFacts, keys: Iterable[str]) -> list[str]:
         for key in facts.unavailable
         if key in wanted
     ]
-
-
-
-_DURATION_WORDS = {"h": "h", "d": "days", "wk": "weeks", "mo": "months", "a": "years"}
 
 
 def window_text(ctx: RuleContext, name: str) -> str:

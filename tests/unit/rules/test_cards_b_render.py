@@ -79,7 +79,7 @@ def test_the_critical_mas_card_reads_as_a_clinician_sees_it() -> None:
     finding = run(rule_id, facts)
     assert finding is not None
     card = rendered(rule_id, finding)
-    assert card.summary == ("Anti-NXP2 JDM: fever, ferritin 12345.6 ng/mL and 3 MAS criteria within 72 h: "
+    assert card.summary == ("Anti-NXP2 JDM: fever, ferritin 12345.6 ng/mL plus 3 of 4 MAS criteria within 72 h: "
                             "possible MAS")
     assert "- Ferritin: 12345\\.6 ng/mL, above the MAS threshold" in card.detail
     assert "Macrophage activation syndrome is already on the problem list" in card.detail
