@@ -9,7 +9,12 @@ from cds_service.rules import (  # noqa: F401
     bulbar_dysphagia,
     ild_baseline_screen,
     ild_monitoring,
+    jdm_cardiac_evaluation,
+    jdm_gi_alarm,
     jdm_gi_risk_watch,
+    jdm_mas_pattern,
+    jdm_refractory_risk,
+    positive_no_myositis_diagnosis,
 )
 from cds_service.rules.registry import REGISTRY, Datum, Finding, RuleContext, rule
 

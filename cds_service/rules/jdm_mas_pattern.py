@@ -1,0 +1,170 @@
+"""Card 7 `nxp2-jdm-mas-pattern`: the 2016 MAS laboratory pattern in a child with anti-NXP2 JDM."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cds_service.facts.model import LabResult, PatientFacts
+from cds_service.rules.juvenile import LATER_NEGATIVE_NOTE, antibody_notes, is_positive_jdm_child, population_data
+from cds_service.rules.patient_data import (
+    lab_datum,
+    label_case,
+    missing_or_stale_gap,
+    number,
+    unit_text,
+    unusable_gaps,
+    window_text,
+    within,
+)
+from cds_service.rules.registry import Datum, Finding, RuleContext, rule
+
+RULE_ID = "nxp2-jdm-mas-pattern"
+FERRITIN = "ferritin"
+TEMPERATURE = "body-temperature"
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One of the four 'any two of' criteria of the 2016 EULAR/ACR/PRINTO MAS classification."""
+
+    concept: str
+    label: str
+    param: str
+    unit: str
+    met_at_or_below: bool  # True: value <= threshold meets it; False: value > threshold (strict, as published)
+
+    def is_met(self, lab: LabResult, ctx: RuleContext) -> bool:
+        limit = ctx.threshold(self.param, self.unit)
+        return lab.value is not None and (lab.value <= limit if self.met_at_or_below else lab.value > limit)
+
+    def wording(self, ctx: RuleContext) -> str:
+        operator = "<=" if self.met_at_or_below else ">"
+        return f"{self.label} {operator} {number(ctx.threshold(self.param, self.unit))} {unit_text(self.unit)}"
+
+
+CRITERIA = (
+    Criterion("platelets", "platelets", "platelets_at_most", "10*3/uL", met_at_or_below=True),
+    Criterion("ast", "AST", "ast_above", "U/L", met_at_or_below=False),
+    Criterion("triglycerides", "triglycerides", "triglycerides_above", "mg/dL", met_at_or_below=False),
+    Criterion("fibrinogen", "fibrinogen", "fibrinogen_at_most", "mg/dL", met_at_or_below=True),
+)
+AST = CRITERIA[1]
+
+
+def recent_ferritin(facts: PatientFacts, ctx: RuleContext) -> LabResult | None:
+    return facts.latest(FERRITIN, ctx.now, ctx.window("lab_window"))
+
+
+def is_ferritin_above_threshold(ferritin: LabResult, ctx: RuleContext) -> bool:
+    """Ferritin strictly above the threshold (published "> 684 ng/mL"; S2 misprints ">=")."""
+    return ferritin.value is not None and ferritin.value > ctx.threshold("ferritin_above", "ng/mL")
+
+
+def criteria_results(facts: PatientFacts, ctx: RuleContext) -> list[tuple[Criterion, LabResult]]:
+    """The newest usable result of each criterion taken within the lab window."""
+    found = [(c, facts.latest(c.concept, ctx.now, ctx.window("lab_window"))) for c in CRITERIA]
+    return [(c, lab) for c, lab in found if lab is not None]
+
+
+def met_criteria(results: list[tuple[Criterion, LabResult]], ctx: RuleContext) -> list[Criterion]:
+    return [c for c, lab in results if c.is_met(lab, ctx)]
+
+
+def is_pattern_met(met: list[Criterion], ctx: RuleContext) -> bool:
+    return len(met) >= ctx.threshold("criteria_needed", "{criteria}")
+
+
+def does_pattern_rest_on_ast(met: list[Criterion], ctx: RuleContext) -> bool:
+    """True when AST is met and the pattern would fail without it (AST rises from muscle in NXP2+ JDM, M7)."""
+    return AST in met and not is_pattern_met([c for c in met if c is not AST], ctx)
+
+
+def temperatures_in_window(facts: PatientFacts, ctx: RuleContext) -> list[LabResult]:
+    return [
+        lab for lab in facts.results(TEMPERATURE)
+        if lab.usable and lab.value is not None and within(lab.effective, ctx.now, ctx.window("lab_window"))
+    ]
+
+
+def is_febrile(temperature: LabResult, ctx: RuleContext) -> bool:
+    return temperature.value is not None and temperature.value >= ctx.threshold("fever_at_least", "Cel")
+
+
+def _gaps(facts: PatientFacts, ctx: RuleContext) -> tuple[str, ...]:
+    window, text = ctx.window("lab_window"), window_text(ctx, "lab_window")
+    gaps: list[str] = []
+    for concept, label in ((c.concept, label_case(c.label)) for c in CRITERIA):
+        stale = missing_or_stale_gap(facts, concept, label, ctx.now, window, text)
+        gaps += [stale] if stale else []
+    for concept, label in [(FERRITIN, "Ferritin")] + [(c.concept, label_case(c.label)) for c in CRITERIA]:
+        gaps += unusable_gaps(facts, concept, label, ctx.now, window)
+    if not temperatures_in_window(facts, ctx):
+        gaps.append(f"Body temperature: none recorded in the {text} window, so fever cannot be judged.")
+    gaps += unusable_gaps(facts, TEMPERATURE, "Body temperature", ctx.now, window)
+    return tuple(gaps)
+
+
+@rule(
+    RULE_ID,
+    params={
+        "lab_window": "duration",
+        "ferritin_above": "ng/mL",
+        "platelets_at_most": "10*3/uL",
+        "ast_above": "U/L",
+        "triglycerides_above": "mg/dL",
+        "fibrinogen_at_most": "mg/dL",
+        "criteria_needed": "{criteria}",
+        "fever_at_least": "Cel",
+    },
+    escalations=("febrile",),
+    notes=("pattern-rests-on-ast", "afebrile", "mas-recorded", LATER_NEGATIVE_NOTE),
+)
+def jdm_mas_pattern(facts: PatientFacts, ctx: RuleContext) -> Finding | None:
+    """2016 EULAR/ACR/PRINTO MAS classification criteria for sJIA (Ravelli 2016), borrowed for JDM as S2 did.
+
+    Evidence: M1 (S2 Table II: MAS 4/18 = 22.22% of anti-NXP2 JDM vs 0/20 adults, p = 0.041); criteria
+    clinical-evidence.md section 4.3 (strict ">" as published, item 7 of section 3); qualifiers M7, W10.
+
+    When: anti-NXP2 positive, myositis on record, onset before 18 and still under 18; the newest ferritin
+          within the lab window (72 h) is above 684 ng/mL and at least two of platelets <= 181 x10^9/L,
+          AST > 48 U/L, triglycerides > 156 mg/dL, fibrinogen <= 360 mg/dL hold on their newest results in
+          the same window.
+    Then: warning card (urgent MAS assessment); critical when a temperature >= 38.0 Cel was recorded in
+          the same window (the full febrile pattern of the criteria).
+    """
+    if not is_positive_jdm_child(facts, ctx.now):
+        return None
+    ferritin = recent_ferritin(facts, ctx)
+    if ferritin is None or not is_ferritin_above_threshold(ferritin, ctx):
+        return None
+    results = criteria_results(facts, ctx)
+    met = met_criteria(results, ctx)
+    if not is_pattern_met(met, ctx):
+        return None
+
+    temperatures = temperatures_in_window(facts, ctx)
+    fevers = [t for t in temperatures if is_febrile(t, ctx)]
+    shown_temperature = max(temperatures, key=lambda t: t.value or 0.0, default=None)
+    notes: tuple[str, ...] = ("pattern-rests-on-ast",) if does_pattern_rest_on_ast(met, ctx) else ()
+    notes += ("afebrile",) if temperatures and not fevers else ()
+    notes += ("mas-recorded",) if facts.has_current("mas") else ()
+
+    data: list[Datum] = [*population_data(facts), lab_datum(ferritin, "Ferritin", "above the MAS threshold")]
+    for criterion, lab in results:
+        verdict = "meets" if criterion in met else "does not meet"
+        data.append(lab_datum(lab, label_case(criterion.label), f"{verdict} {criterion.wording(ctx)}"))
+    if shown_temperature is not None:
+        data.append(lab_datum(shown_temperature, "Highest body temperature in the window"))
+    return Finding(
+        rule_id=RULE_ID,
+        data=tuple(data),
+        values={
+            "ferritin": number(ferritin.value or 0.0),
+            "met_count": str(len(met)),
+            "met": ", ".join(c.wording(ctx) for c in met),
+            "window": window_text(ctx, "lab_window"),
+        },
+        escalation="febrile" if fevers else None,
+        notes=notes + antibody_notes(facts),
+        gaps=_gaps(facts, ctx),
+    )
