@@ -14,7 +14,7 @@ from cds_service.protocol import FeedbackItem
 from cds_service.storage.stores import Stores
 from tests.conftest import NOW
 from tests.storage import raw
-from tests.storage.workers import SERVICE, feedback_item, keys, send_feedback, worker_processes
+from tests.storage.workers import SERVICE, feedback_item, keys, run_together, send_feedback
 
 
 def items(*pairs: tuple[str, int]) -> list[FeedbackItem]:
@@ -91,22 +91,8 @@ def test_concurrent_writers_store_every_acknowledged_item_exactly_once(
         random.Random(process).shuffle(mine)
         plans.append([mine[i:i + REQUEST_SIZE] for i in range(0, PER_PROCESS, REQUEST_SIZE)])
 
-    context = worker_processes()
-    start = context.Barrier(PROCESSES)
-    pipes, workers = [], []
-    for plan in plans:
-        receive, send = context.Pipe(duplex=False)
-        worker = context.Process(target=send_feedback, args=(storage_settings, plan, start, send))
-        worker.start()
-        send.close()
-        pipes.append(receive)
-        workers.append(worker)
-    reports = [pipe.recv() for pipe in pipes]
-    for worker in workers:
-        worker.join(timeout=60)
-    assert [status for status, _ in reports] == ["ok"] * PROCESSES, reports
-
-    acknowledged: list[tuple[list[str], int, int, int]] = [ack for _, acks in reports for ack in acks]
+    reports = run_together(send_feedback, [(storage_settings, plan) for plan in plans])
+    acknowledged: list[tuple[list[str], int, int, int]] = [ack for acks in reports for ack in acks]
     distinct = {key for plan in plans for request in plan for key in keys(request)}
     assert len(distinct) == PROCESSES * (PER_PROCESS - SHARED) + SHARED
     in_store = [key for (key,) in raw.rows(storage_settings, "SELECT item_key FROM feedback")]

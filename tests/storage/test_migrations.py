@@ -13,7 +13,7 @@ from cds_service.config import Settings
 from cds_service.storage.migrations import MIGRATIONS, Migration, migrate
 from cds_service.storage.stores import Stores, open_stores
 from tests.storage import raw
-from tests.storage.workers import start_up, worker_processes
+from tests.storage.workers import run_together, start_up
 
 ALL_VERSIONS = [m.version for m in MIGRATIONS]
 
@@ -29,21 +29,8 @@ def test_a_new_database_gets_every_migration_once(stores: Stores, storage_settin
 
 
 def test_replicas_starting_together_migrate_once(storage_settings: Settings) -> None:
-    replicas = 4
-    context = worker_processes()
-    start = context.Barrier(replicas)
-    pipes, processes = [], []
-    for _ in range(replicas):
-        receive, send = context.Pipe(duplex=False)
-        process = context.Process(target=start_up, args=(storage_settings, start, send))
-        process.start()
-        send.close()
-        pipes.append(receive)
-        processes.append(process)
-    reports = [pipe.recv() for pipe in pipes]
-    for process in processes:
-        process.join(timeout=60)
-    assert [status for status, _ in reports] == ["ok"] * replicas, reports
+    pids = run_together(start_up, [(storage_settings,)] * 4)
+    assert len(set(pids)) == 4
     assert versions(storage_settings) == ALL_VERSIONS
 
 

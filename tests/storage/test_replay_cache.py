@@ -10,7 +10,7 @@ from cds_service.storage.replay import DatabaseReplayCache
 from cds_service.storage.stores import Stores
 from cds_service.support.clock import FixedClock
 from tests.conftest import NOW
-from tests.storage.workers import remember_jtis, worker_processes
+from tests.storage.workers import remember_jtis, run_together
 
 ISSUER = "https://ehr.example"
 
@@ -70,22 +70,9 @@ def test_expired_rows_are_purged_as_tokens_are_remembered(stores: Stores) -> Non
 def test_processes_remembering_the_same_jtis_accept_each_exactly_once(
     stores: Stores, storage_settings: Settings
 ) -> None:
-    processes, jtis = 4, [f"jti-{n}" for n in range(50)]
-    context = worker_processes()
-    start = context.Barrier(processes)
-    pipes, workers = [], []
-    for p in range(processes):
-        receive, send = context.Pipe(duplex=False)
-        order = jtis[p * 7:] + jtis[:p * 7]
-        worker = context.Process(target=remember_jtis, args=(storage_settings, order, start, send))
-        worker.start()
-        send.close()
-        pipes.append(receive)
-        workers.append(worker)
-    reports = [pipe.recv() for pipe in pipes]
-    for worker in workers:
-        worker.join(timeout=60)
-    assert [status for status, _ in reports] == ["ok"] * processes, reports
-    accepted = [jti for _, fresh in reports for jti in fresh]
+    jtis = [f"jti-{n}" for n in range(50)]
+    orders = [jtis[p * 7:] + jtis[:p * 7] for p in range(4)]  # each process starts at another jti
+    reports = run_together(remember_jtis, [(storage_settings, order) for order in orders])
+    accepted = [jti for fresh in reports for jti in fresh]
     assert sorted(accepted) == sorted(jtis)
 

@@ -33,6 +33,29 @@ def worker_processes() -> multiprocessing.context.ForkServerContext:
     return context
 
 
+def run_together(target: Callable[..., None], argument_lists: Sequence[tuple[Any, ...]]) -> list[Any]:
+    """Run `target(*arguments, start_barrier, pipe)` in one process per argument list, all released at once;
+    return what each reported, in order. Fails (never hangs) if a process dies or takes over 60 s."""
+    context = worker_processes()
+    start = context.Barrier(len(argument_lists))
+    pipes, processes = [], []
+    for arguments in argument_lists:
+        receive, send = context.Pipe(duplex=False)
+        process = context.Process(target=target, args=(*arguments, start, send))
+        process.start()
+        send.close()
+        pipes.append(receive)
+        processes.append(process)
+    reports = []
+    for pipe, process in zip(pipes, processes, strict=True):
+        assert pipe.poll(60), f"worker {process.pid} reported nothing within 60 s"
+        reports.append(pipe.recv())
+        process.join(timeout=10)
+    failed = [detail for status, detail in reports if status != "ok"]
+    assert not failed, "\n".join(failed)
+    return [result for _, result in reports]
+
+
 def feedback_item(card: str, minute: int) -> dict[str, Any]:
     """A valid overridden-card feedback item; (card, minute) makes it unique."""
     return {
