@@ -118,7 +118,7 @@ def start_server() -> PostgresServer:
             server.port = free_port()
             # fsync off: a test server never survives a power cut, and commits get several times faster.
             options = (f"-c listen_addresses=127.0.0.1 -p {server.port} -k {root} -c fsync=off "
-                       "-c full_page_writes=off -c max_connections=80")
+                       "-c full_page_writes=off -c max_connections=80 -c deadlock_timeout=100ms")
             started = _run(server, "pg_ctl", "-D", str(root / "data"), "-l", str(root / "server.log"),
                            "-o", options, "-w", "-t", "30", "start", check=False)
             if started.returncode == 0:

@@ -1,15 +1,21 @@
 """What only the PostgreSQL backend does: no connection held across gunicorn's fork, connections
-replaced after the server drops them, and a clear error when the server cannot be reached."""
+replaced after the server drops them, deadlocks retried, and clear errors when the server cannot be used."""
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
 from cds_service.config import Settings
 from cds_service.protocol import FeedbackItem
+from cds_service.storage.database import Transaction
 from cds_service.storage.errors import StoreError
+from cds_service.storage.migrations import migrate
+from cds_service.storage.postgres import PostgresDatabase
 from cds_service.storage.stores import open_stores
 from tests.conftest import NOW
 from tests.storage.pgserver import PostgresServer, free_port
@@ -64,3 +70,46 @@ def test_a_wrong_password_is_reported_without_the_password(postgres_server: Post
     with pytest.raises(StoreError, match="password authentication failed") as raised:
         open_stores(Settings(database_url=url))
     assert "not-the-password" not in str(raised.value)
+
+
+def test_a_deadlock_is_resolved_by_running_the_losing_transaction_again(
+    postgres_database: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two transactions take two rows in opposite orders; PostgreSQL aborts one, the backend reruns it."""
+    database = PostgresDatabase(postgres_database, pool_size=2)
+    migrate(database)
+    first_row = {"a": threading.Event(), "b": threading.Event()}
+    attempts = {"a": 0, "b": 0}
+
+    def insert(tx: Transaction, jti: str) -> None:
+        tx.execute("INSERT INTO replay_jti (issuer, jti, expires_at) VALUES ('i', ?, 0) ON CONFLICT DO NOTHING",
+                   (jti,))
+
+    def work(name: str, mine: str, theirs: str, other: str) -> Callable[[Transaction], None]:
+        def run(tx: Transaction) -> None:
+            attempts[name] += 1
+            insert(tx, mine)
+            first_row[name].set()
+            first_row[other].wait(5)
+            insert(tx, theirs)
+        return run
+
+    errors: list[BaseException] = []
+
+    def transact(run: Callable[[Transaction], None]) -> None:
+        try:
+            database.transact(run, "test a deadlock")
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=transact, args=(work("a", "k1", "k2", "b"),)),
+               threading.Thread(target=transact, args=(work("b", "k2", "k1", "a"),))]
+    with caplog.at_level(logging.WARNING, logger="cds_service.storage.postgres"):
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+    database.close()
+    assert errors == []
+    assert sorted(attempts.values()) == [1, 2]
+    assert "database conflict, running the transaction again" in caplog.text
