@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from contextlib import closing
+from pathlib import Path
 
 import pytest
 
@@ -62,8 +63,8 @@ def test_a_schema_newer_than_this_release_is_used_with_a_warning(
     assert "versions [1000]" in caplog.text
 
 
-def test_a_feedback_file_from_before_migrations_keeps_its_rows(tmp_path: object) -> None:
-    settings = Settings(data_dir=tmp_path / "var")  # type: ignore[operator]
+def test_a_feedback_file_from_before_migrations_keeps_its_rows(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "var")
     settings.data_dir.mkdir()
     with closing(sqlite3.connect(settings.feedback_db)) as old, old:
         # The schema the first feedback store created, before schema_version existed.
