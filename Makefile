@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 WORKERS ?= 2
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean postgres-server
 
 $(BIN)/activate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,8 +31,21 @@ lint: $(VENV)/.test-installed
 	$(BIN)/mypy cds_service
 	$(BIN)/lint-imports
 
-test: lint
+test: lint postgres-server
 	$(BIN)/pytest
+
+# The storage tests start a throw-away PostgreSQL server (tests/storage/pgserver.py) from these binaries;
+# on a machine without them, as root, install Debian's package (its `postgres` user runs initdb for root).
+PG_LIB ?= /usr/lib/postgresql
+postgres-server:
+	@if ls $(PG_LIB)/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || [ -n "$$CDS_TEST_PG_BINDIR" ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "postgres-server: installing Debian's postgresql for the storage tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	else \
+		echo "postgres-server: the storage tests need PostgreSQL: sudo apt-get install postgresql" \
+			"(or set CDS_TEST_PG_BINDIR to a folder with initdb, pg_ctl and postgres)"; exit 1; \
+	fi
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

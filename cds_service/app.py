@@ -17,11 +17,12 @@ from cds_service import api
 from cds_service.api import errors
 from cds_service.cards.catalogue import load_catalogue
 from cds_service.config import Settings
-from cds_service.feedback.store import FeedbackStore, SqliteFeedbackStore
+from cds_service.feedback.store import FeedbackStore
 from cds_service.hooks.evaluate import Services
 from cds_service.hooks.orders import OrderTemplates
 from cds_service.rules import REGISTRY
 from cds_service.rules.registry import RegisteredRule
+from cds_service.storage.stores import open_stores
 from cds_service.support.clock import Clock, SystemClock
 from cds_service.support.ids import IdSource, RandomIds
 
@@ -41,13 +42,19 @@ def build_services(
     rules = REGISTRY if registry is None else registry
     catalogue = load_catalogue(catalogue_dir or settings.catalogue_dir, rules)
     suggestions = [s for entry in catalogue.rules.values() for s in entry.suggestions]
+    clock = clock or SystemClock()
+    audit = None
+    if store is None:
+        stores = open_stores(settings, clock)
+        store, audit = stores.feedback, stores.audit
     return Services(
         catalogue=catalogue,
         registry=rules,
         orders=OrderTemplates(suggestions),
-        store=store if store is not None else SqliteFeedbackStore(settings.feedback_db),
-        clock=clock or SystemClock(),
+        store=store,
+        clock=clock,
         ids=ids or RandomIds(),
+        audit=audit,
     )
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -76,9 +77,39 @@ def _directory(raw: str) -> Path:
     return Path(raw).expanduser()
 
 
-def _env_field(name: str, parse: Callable[[str], Any], default: Any, doc: str) -> Any:
-    """Declare a setting read from `name`; the metadata drives parsing and the documentation table."""
-    return field(default=default, metadata={"env": name, "parse": parse, "doc": doc})
+def redact_url(url: str) -> str:
+    """Return `url` with every password (user part, `password=` item or keyword) replaced by ***."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is not None:
+            host = parts.netloc.rpartition("@")[2]
+            url = url.replace(f"//{parts.netloc}", f"//{parts.username or ''}:***@{host}", 1)
+    except ValueError:
+        return "<unreadable URL>"
+    return re.sub(r"(?i)(password\s*=\s*)('[^']*'|[^&#\s]*)", r"\1***", url)
+
+
+def _database_url(raw: str) -> str:
+    # The message never repeats the URL: it may hold a password.
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018  (raises ValueError on a malformed port)
+    except ValueError:
+        raise ValueError("expected postgresql://user:password@host:port/database") from None
+    if parts.scheme not in {"postgresql", "postgres"}:
+        raise ValueError("expected postgresql://user:password@host:port/database")
+    return raw
+
+
+def _env_field(
+    name: str, parse: Callable[[str], Any], default: Any, doc: str, show: Callable[[str], str] | None = None
+) -> Any:
+    """Declare a setting read from `name`; the metadata drives parsing and the documentation table.
+
+    `show` turns a value into text for the settings banner and error messages (it hides secrets).
+    """
+    metadata = {"env": name, "parse": parse, "doc": doc} | ({"show": show} if show else {})
+    return field(default=default, metadata=metadata)
 
 
 @dataclass(frozen=True)
@@ -116,6 +147,23 @@ class Settings:
     metrics_enabled: bool = _env_field(
         "CDS_METRICS", _boolean, True, "Serve Prometheus metrics on /metrics.",
     )
+    database_url: str = _env_field(
+        "CDS_DATABASE_URL", _database_url, "",
+        "PostgreSQL URL (postgresql://user:password@host:5432/db) for feedback, the JWT replay cache and the "
+        "card audit log. Empty: one embedded SQLite file in CDS_DATA_DIR. The password is never printed.",
+        show=redact_url,
+    )
+    database_pool_size: int = _env_field(
+        "CDS_DATABASE_POOL_SIZE", _positive_int, 4, "Most PostgreSQL connections one worker process opens.",
+    )
+    database_timeout_s: float = _env_field(
+        "CDS_DATABASE_TIMEOUT_S", _positive_float, 5.0,
+        "Longest wait for a database connection, lock or statement before the store reports failure.",
+    )
+    card_audit: bool = _env_field(
+        "CDS_CARD_AUDIT", _boolean, False,
+        "Keep an audit log of the cards shown for each hookInstance (card ids and indicators, no patient values).",
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -130,7 +178,8 @@ class Settings:
             try:
                 values[setting.name] = setting.metadata["parse"](raw)
             except ValueError as error:
-                raise SettingsError(f"{name}={raw!r} is not valid: {error}") from None
+                shown = setting.metadata.get("show", str)(raw)
+                raise SettingsError(f"{name}={shown!r} is not valid: {error}") from None
         return cls(**values)
 
     @property
@@ -148,8 +197,11 @@ class Settings:
         return self.data_dir / "feedback.sqlite3"
 
     def describe(self) -> dict[str, str]:
-        """Return every setting as text for the start-up banner (no secrets are held here)."""
-        return {setting.metadata["env"]: str(getattr(self, setting.name)) for setting in fields(self)}
+        """Return every setting as text for the start-up banner, secrets hidden."""
+        return {
+            setting.metadata["env"]: setting.metadata.get("show", str)(str(getattr(self, setting.name)))
+            for setting in fields(self)
+        }
 
 
 def documented_settings() -> list[tuple[str, str, str]]:

@@ -1,7 +1,7 @@
-"""The FeedbackStore protocol and its SQLite implementation (WAL, one transaction per request).
+"""The FeedbackStore protocol and its implementation on the storage layer (SQLite or PostgreSQL).
 
-Imports the standard library and `protocol` only. A failure raises `StoreError`: feedback is never
-dropped silently. An item sent twice is stored once (unique on card, outcome, timestamp and choice).
+One transaction per request. A failure raises `StoreError`: feedback is never dropped silently. An item
+sent twice, in one request or in two, even by two replicas at once, is stored once (keyed by its content).
 """
 
 from __future__ import annotations
@@ -17,10 +17,15 @@ from typing import Protocol
 import orjson
 
 from cds_service.protocol import FeedbackItem
+from cds_service.storage.database import Database, Transaction
+from cds_service.storage.errors import StoreError
+from cds_service.storage.migrations import migrate
+from cds_service.storage.sqlite import SqliteDatabase
 
-
-class StoreError(RuntimeError):
-    """The store could not write or read; the caller must report failure."""
+__all__ = [
+    "DatabaseFeedbackStore", "FeedbackStore", "IssuedCard", "SqliteFeedbackStore", "StoreError", "StoreResult",
+    "item_key",
+]
 
 
 @dataclass(frozen=True)
@@ -48,28 +53,6 @@ class FeedbackStore(Protocol):
     def count(self) -> int: ...
 
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS issued_card (
-    uuid TEXT PRIMARY KEY,
-    card_id TEXT NOT NULL,
-    hook_instance TEXT NOT NULL,
-    suggestion_ids TEXT NOT NULL,
-    issued_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS feedback (
-    item_key TEXT PRIMARY KEY,
-    service_id TEXT NOT NULL,
-    card_uuid TEXT NOT NULL,
-    card_id TEXT,
-    known_card INTEGER NOT NULL,
-    outcome TEXT NOT NULL,
-    outcome_timestamp TEXT NOT NULL,
-    body TEXT NOT NULL,
-    received_at TEXT NOT NULL
-);
-"""
-
-
 def item_key(service_id: str, item: FeedbackItem) -> str:
     """Identify an item by its content, so the same item sent again is recognised."""
     canonical = orjson.dumps(
@@ -78,84 +61,72 @@ def item_key(service_id: str, item: FeedbackItem) -> str:
     return hashlib.sha256(canonical).hexdigest()
 
 
-class SqliteFeedbackStore:
-    """Feedback and issued-card ids in one SQLite file, shared safely by all gunicorn workers."""
+class DatabaseFeedbackStore:
+    """Feedback and issued-card ids in the `feedback` and `issued_card` tables of a migrated database."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with self._connect() as connection:
-                connection.execute("PRAGMA journal_mode=WAL")
-                connection.executescript(SCHEMA)
-        except (OSError, sqlite3.Error) as error:
-            raise StoreError(f"cannot open feedback store at {path}: {error}") from None
-
-    def _connect(self) -> sqlite3.Connection:
-        connection = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-        connection.execute("PRAGMA busy_timeout=10000")
-        connection.execute("PRAGMA synchronous=FULL")
-        return connection
+    def __init__(self, database: Database) -> None:
+        self.database = database
 
     def record_issued(self, cards: Sequence[IssuedCard], issued_at: datetime) -> None:
         if not cards:
             return
-        rows = [
-            (c.uuid, c.card_id, c.hook_instance, orjson.dumps(c.suggestion_ids).decode(), issued_at.isoformat())
-            for c in cards
-        ]
-        try:
-            connection = self._connect()
-            try:
-                connection.execute("BEGIN IMMEDIATE")
-                connection.executemany("INSERT OR IGNORE INTO issued_card VALUES (?, ?, ?, ?, ?)", rows)
-                connection.execute("COMMIT")
-            finally:
-                connection.close()
-        except sqlite3.Error as error:
-            raise StoreError(f"cannot record issued cards: {error}") from None
+
+        def insert(tx: Transaction) -> None:
+            for c in cards:
+                tx.execute(
+                    "INSERT INTO issued_card (uuid, card_id, hook_instance, suggestion_ids, issued_at) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (uuid) DO NOTHING",
+                    (c.uuid, c.card_id, c.hook_instance, orjson.dumps(c.suggestion_ids).decode(), issued_at),
+                )
+
+        self.database.transact(insert, "record issued cards")
 
     def save(self, service_id: str, items: Sequence[FeedbackItem], received_at: datetime) -> StoreResult:
         """Store every item in one transaction: all of them, or none and a StoreError."""
-        stored = duplicates = unknown = 0
-        try:
-            connection = self._connect()
-            try:
-                connection.execute("BEGIN IMMEDIATE")
-                for item in items:
-                    row = connection.execute(
-                        "SELECT card_id FROM issued_card WHERE uuid = ?", (item.card,)
-                    ).fetchone()
-                    card_id = row[0] if row else None
-                    inserted = connection.execute(
-                        "INSERT OR IGNORE INTO feedback VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (
-                            item_key(service_id, item), service_id, item.card, card_id, int(row is not None),
-                            item.outcome, item.outcomeTimestamp,
-                            orjson.dumps(item.model_dump(mode="json", exclude_none=True)).decode(),
-                            received_at.isoformat(),
-                        ),
-                    ).rowcount
-                    stored += inserted
-                    duplicates += 1 - inserted
-                    unknown += int(row is None and inserted == 1)
-                connection.execute("COMMIT")
-            except BaseException:
-                if connection.in_transaction:
-                    connection.execute("ROLLBACK")
-                raise
-            finally:
-                connection.close()
-        except sqlite3.Error as error:
-            raise StoreError(f"cannot store feedback: {error}") from None
-        return StoreResult(stored=stored, duplicates=duplicates, unknown_cards=unknown)
+        # Key order: two requests sharing items then take their row locks in the same order and cannot
+        # deadlock on PostgreSQL; the counts do not depend on the order.
+        keyed = sorted(((item_key(service_id, item), item) for item in items), key=lambda pair: pair[0])
+
+        def insert(tx: Transaction) -> StoreResult:
+            stored = duplicates = unknown = 0
+            for key, item in keyed:
+                row = tx.query("SELECT card_id FROM issued_card WHERE uuid = ?", (item.card,))
+                card_id = row[0][0] if row else None
+                inserted = tx.execute(
+                    "INSERT INTO feedback (item_key, service_id, card_uuid, card_id, known_card, outcome, "
+                    "outcome_timestamp, body, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (item_key) DO NOTHING",
+                    (
+                        key, service_id, item.card, card_id, bool(row), item.outcome, item.outcomeTimestamp,
+                        orjson.dumps(item.model_dump(mode="json", exclude_none=True)).decode(), received_at,
+                    ),
+                )
+                stored += inserted
+                duplicates += 1 - inserted
+                unknown += int(not row and inserted == 1)
+            return StoreResult(stored=stored, duplicates=duplicates, unknown_cards=unknown)
+
+        return self.database.transact(insert, "store feedback")
 
     def count(self) -> int:
+        rows = self.database.transact(lambda tx: tx.query("SELECT COUNT(*) FROM feedback"), "read feedback store")
+        return int(rows[0][0])
+
+
+class SqliteFeedbackStore(DatabaseFeedbackStore):
+    """The store on its own SQLite file at `path` (migrated on opening).
+
+    Every transaction gets its connection from `self._connect`, the seam a test uses to inject failures.
+    """
+
+    def __init__(self, path: Path, timeout_s: float = 5.0) -> None:
+        self.path = path
         try:
-            connection = self._connect()
-            try:
-                return int(connection.execute("SELECT COUNT(*) FROM feedback").fetchone()[0])
-            finally:
-                connection.close()
-        except sqlite3.Error as error:
-            raise StoreError(f"cannot read feedback store: {error}") from None
+            self.sqlite = SqliteDatabase(path, timeout_s, connect=lambda: self._connect())
+            migrate(self.sqlite)
+        except StoreError as error:
+            raise StoreError(f"cannot open feedback store: {error}") from None
+        super().__init__(self.sqlite)
+
+    def _connect(self) -> sqlite3.Connection:
+        return self.sqlite.open_connection()

@@ -21,6 +21,7 @@ from cds_service.hooks.orders import OrderTemplates
 from cds_service.hooks.prefetch import resolve
 from cds_service.protocol import CdsResponse, FeedbackRequest, HookRequest
 from cds_service.rules.registry import Param, RegisteredRule, RuleContext
+from cds_service.storage.audit import AuditedCard, CardAuditLog
 from cds_service.support.clock import Clock
 from cds_service.support.ids import IdSource
 
@@ -37,6 +38,7 @@ class Services:
     store: FeedbackStore
     clock: Clock
     ids: IdSource
+    audit: CardAuditLog | None = None  # the card audit log, when CDS_CARD_AUDIT is on
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,13 @@ def evaluate(
     except StoreError:
         # Cards still go out: without this record their feedback is only marked "unknown card".
         log.error("issued cards not recorded", extra={"hookInstance": request.hookInstance})
+    if services.audit is not None:
+        audited = [AuditedCard(request.hookInstance, r.card.uuid or "", r.rule_id, r.card.indicator) for r in rendered]
+        try:
+            services.audit.record(audited, services.clock.now())
+        except StoreError:
+            # Same choice as above: the advice matters more than its audit row; the failure is logged.
+            log.error("card audit not recorded", extra={"hookInstance": request.hookInstance})
     return Evaluation(
         response=CdsResponse(cards=[r.card for r in rendered]), rendered=tuple(rendered), facts=facts
     )

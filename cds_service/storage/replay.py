@@ -1,0 +1,81 @@
+"""The JWT replay cache on the storage layer: a `jti` is accepted once per issuer until it expires.
+
+Implements the ReplayCache interface of `cds_service.auth` (`remember(jti, issuer, expires_at) -> bool`)
+on either backend, so every replica of the service shares one cache.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from datetime import datetime
+
+from cds_service.storage.database import Database, Transaction
+from cds_service.support.clock import Clock, SystemClock
+
+# Insert, or take over a row whose token has expired; a live row is left alone and nothing changes.
+REMEMBER = (
+    "INSERT INTO replay_jti (issuer, jti, expires_at) VALUES (?, ?, ?) "
+    "ON CONFLICT (issuer, jti) DO UPDATE SET expires_at = excluded.expires_at "
+    "WHERE replay_jti.expires_at < ?"
+)
+
+
+def _epoch(instant: datetime | float) -> int:
+    """Return whole seconds since the epoch, rounded up so a token is never forgotten early."""
+    seconds = instant.timestamp() if isinstance(instant, datetime) else float(instant)
+    return math.ceil(seconds)
+
+
+class DatabaseReplayCache:
+    """Remember JWT ids in the `replay_jti` table; expired rows are purged now and then.
+
+    `leeway_s` keeps a row that long after `expires_at`, matching the clock-skew leeway the JWT check
+    allows: a token still accepted within that leeway must still be refused the second time.
+    """
+
+    def __init__(
+        self, database: Database, *, clock: Clock | None = None, leeway_s: float = 60.0, purge_every_s: float = 60.0
+    ) -> None:
+        self.database = database
+        self.clock = clock or SystemClock()
+        self.leeway_s = leeway_s
+        self.purge_every_s = purge_every_s
+        self._next_purge = 0.0
+        self._lock = threading.Lock()
+
+    def remember(self, jti: str, issuer: str, expires_at: datetime | float) -> bool:
+        """Record `jti` from `issuer`; return False if it was already recorded and has not expired.
+
+        Atomic on both backends: of two replicas remembering the same jti at once, exactly one gets True.
+        Raises StoreError when the database fails (the caller must then refuse the token).
+        """
+        now = self.clock.now().timestamp()
+        keep_until = _epoch(expires_at) + math.ceil(self.leeway_s)
+
+        def insert(tx: Transaction) -> bool:
+            return tx.execute(REMEMBER, (issuer, jti, keep_until, math.floor(now))) == 1
+
+        fresh = self.database.transact(insert, "check the JWT id against the replay cache")
+        self._purge_if_due(now)
+        return fresh
+
+    def _purge_if_due(self, now: float) -> None:
+        with self._lock:
+            if now < self._next_purge:
+                return
+            self._next_purge = now + self.purge_every_s
+        self.purge(now)
+
+    def purge(self, now: float | None = None) -> int:
+        """Delete the rows whose tokens have expired; return how many."""
+        cutoff = math.floor(self.clock.now().timestamp() if now is None else now)
+        return self.database.transact(
+            lambda tx: tx.execute("DELETE FROM replay_jti WHERE expires_at < ?", (cutoff,)),
+            "purge the replay cache",
+        )
+
+    def count(self) -> int:
+        """Return how many JWT ids are held (expired ones not yet purged included)."""
+        rows = self.database.transact(lambda tx: tx.query("SELECT COUNT(*) FROM replay_jti"), "count JWT ids")
+        return int(rows[0][0])
