@@ -14,7 +14,7 @@ from flask import Flask
 from flask_cors import CORS
 
 from cds_service import api
-from cds_service.api import errors
+from cds_service.api import errors, security
 from cds_service.cards.catalogue import load_catalogue
 from cds_service.config import Settings
 from cds_service.feedback.store import FeedbackStore, SqliteFeedbackStore
@@ -64,15 +64,15 @@ def create_app(
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.config["SETTINGS"] = settings
-    app.extensions["nxp2_cds"] = build_services(
-        settings, registry=registry, clock=clock, ids=ids, store=store
-    )
+    wired = build_services(settings, registry=registry, clock=clock, ids=ids, store=store)
+    app.extensions["nxp2_cds"] = wired
+    security.install(app, settings, now=wired.clock.now)  # JWT on every /cds-services call
     CORS(
         app,
         origins=list(settings.effective_cors_origins),
         allow_headers=["Authorization", "Content-Type"],
         methods=["GET", "POST", "OPTIONS"],
-        supports_credentials=False,
+        supports_credentials=False,  # JWTs travel in Authorization, never cookies: no credentialed CORS
         max_age=600,
     )
     errors.register(app)
