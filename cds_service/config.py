@@ -160,7 +160,8 @@ def _algorithms(raw: str) -> tuple[str, ...]:
     names = _words(raw)
     refused = [name for name in names if name not in ASYMMETRIC_ALGORITHMS]
     if refused or not names:
-        raise ValueError(f"{refused or 'empty'}: only asymmetric algorithms {', '.join(ASYMMETRIC_ALGORITHMS)}")
+        what = f"{', '.join(refused)} refused" if refused else "no algorithm given"
+        raise ValueError(f"{what}; accepted: the asymmetric {', '.join(ASYMMETRIC_ALGORITHMS)}")
     return names
 
 

@@ -166,7 +166,7 @@ class KeyStore:
             entry.fetched_at = now
         except JwksError as error:
             # Fail closed: a set we cannot refresh is not used past its cache time.
-            log.warning("JWK Set fetch failed", extra={"jwks_source": url, "auth_reason": str(error)})
+            log.warning("JWK Set fetch failed", extra={"jwks_source": url, "jwks_error": str(error)})
             if not fresh:
                 entry.keys, entry.fetched_at = {}, None
         return entry.keys.get(kid)

@@ -36,6 +36,8 @@ class Capture(logging.Handler):
         self.records: list[logging.LogRecord] = []
 
     def emit(self, record: logging.LogRecord) -> None:
+        if self.records and self.records[-1] is record:
+            return  # the same record again, through the root logger
         self.records.append(record)
         formatted = logging.Formatter("%(name)s %(levelname)s %(message)s").format(record)
         self.texts.append(formatted + " " + json.dumps(record.__dict__, default=str))
