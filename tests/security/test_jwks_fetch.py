@@ -21,7 +21,7 @@ from flask.testing import FlaskClient
 from cds_service.config import IssuerConfig, SettingsError
 from tests.security.conftest import AppFactory, auth_reasons
 from tests.security.test_jwt_attacks import accepted, refused
-from tests.security.tokens import ISSUER, Key, claims, ec_key, mint
+from tests.security.tokens import ISSUER, Key, ec_key, mint
 
 
 @dataclass

@@ -80,7 +80,7 @@ def test_production_without_a_trusted_issuer_refuses_to_start(tmp_path: Path, tr
 
 def test_a_missing_or_private_jwks_file_refuses_to_start(tmp_path: Path, trust: TrustSetup) -> None:
     missing = (IssuerConfig("https://ehr.example.org", jwks_file=tmp_path / "nope.json"),)
-    with pytest.raises(SettingsError, match="nope.json: cannot read"):
+    with pytest.raises(SettingsError, match=r"nope\.json: cannot read"):
         create_app(secure_settings(tmp_path, trust, jwt_issuers=missing), registry=TEST_REGISTRY)
     private = trust.ec.jwk() | {"d": "AAAA"}
     (tmp_path / "private.json").write_text(json.dumps({"keys": [private]}))
