@@ -56,7 +56,9 @@ def log_capture() -> Iterator[Capture]:
     handler = Capture()
     CURRENT.append(handler)
     root, ours = logging.getLogger(), logging.getLogger("cds_service")
-    levels = (root.level, ours.level)
+    noisy = logging.getLogger("markdown_it")  # debug-logs every parser state: only the test parsers use it
+    levels = (root.level, ours.level, noisy.level)
+    noisy.setLevel(logging.INFO)
     root.addHandler(handler)
     ours.addHandler(handler)  # also when a logging config stops propagation
     root.setLevel(logging.DEBUG)
@@ -68,6 +70,7 @@ def log_capture() -> Iterator[Capture]:
         ours.removeHandler(handler)
         root.setLevel(levels[0])
         ours.setLevel(levels[1])
+        noisy.setLevel(levels[2])
         CURRENT.remove(handler)
 
 
@@ -101,14 +104,19 @@ class TrustSetup:
         )
 
 
-@pytest.fixture
-def trust(tmp_path: Path) -> TrustSetup:
+def make_trust(folder: Path) -> TrustSetup:
+    """Generate the test issuers' keys and write their JWK Sets into `folder`."""
     ec384, rs384, other = ec_key("ES384", "ehr-ec"), rsa_key("RS384", "ehr-rsa"), ec_key("ES384", "other-ec")
     return TrustSetup(
         ec=ec384, rsa=rs384, other=other,
-        jwks=write_jwks(tmp_path / "ehr-jwks.json", ec384, rs384),
-        other_jwks=write_jwks(tmp_path / "other-jwks.json", other),
+        jwks=write_jwks(folder / "ehr-jwks.json", ec384, rs384),
+        other_jwks=write_jwks(folder / "other-jwks.json", other),
     )
+
+
+@pytest.fixture
+def trust(tmp_path: Path) -> TrustSetup:
+    return make_trust(tmp_path)
 
 
 def secure_settings(tmp_path: Path, trust: TrustSetup, **overrides: Any) -> Settings:
@@ -125,15 +133,19 @@ def secure_settings(tmp_path: Path, trust: TrustSetup, **overrides: Any) -> Sett
 AppFactory = Callable[..., Flask]
 
 
-@pytest.fixture
-def make_app(tmp_path: Path, trust: TrustSetup) -> AppFactory:
-    """Build an app (production, trusting the test issuers unless overridden) with the fixed clock."""
+def app_factory(tmp_path: Path, trust: TrustSetup) -> AppFactory:
+    """Return a builder of apps (production, trusting the test issuers unless overridden), fixed clock."""
 
     def build(**overrides: Any) -> Flask:
         settings = secure_settings(tmp_path, trust, **overrides)
         return create_app(settings, registry=TEST_REGISTRY, clock=FixedClock(NOW), ids=SequentialIds())
 
     return build
+
+
+@pytest.fixture
+def make_app(tmp_path: Path, trust: TrustSetup) -> AppFactory:
+    return app_factory(tmp_path, trust)
 
 
 @pytest.fixture
