@@ -66,7 +66,7 @@ def authenticate() -> None:
 
 def _refuse(error: AuthError) -> NoReturn:
     log.warning(
-        "authentication failed",
+        "authentication failed: %s", error.reason,
         extra={"auth_reason": error.reason, "jwt_iss": error.issuer, "jwt_kid": error.kid,
                "path": request.path, "method": request.method},
     )
