@@ -43,7 +43,8 @@ def expected_audience(settings: Settings, path: str) -> str:
 def authenticate() -> None:
     """Verify the request's JWT (before_request); raise Unauthorized (401) on any failure."""
     g.caller = ANONYMOUS
-    if request.method == "OPTIONS" or not protected(request.path):
+    rule = request.url_rule.rule if request.url_rule is not None else ""
+    if request.method == "OPTIONS" or not (protected(request.path) or protected(rule)):
         return
     settings: Settings = current_app.config["SETTINGS"]
     verifier: Verifier = current_app.extensions[EXTENSION]

@@ -292,6 +292,28 @@ def test_unknown_paths_under_cds_services_need_a_jwt_before_404(secure_client: F
     assert secure_client.get("/cds-services/x/y/z").status_code == 401
 
 
+def test_every_cds_hooks_route_needs_a_jwt(make_app: AppFactory) -> None:
+    app = make_app()
+    client = app.test_client()
+    rules = [rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/cds-services")]
+    expected = {DISCOVERY, "/cds-services/<service_id>", "/cds-services/<service_id>/feedback"}
+    assert {rule.rule for rule in rules} >= expected
+    for rule in rules:
+        path = rule.rule.replace("<service_id>", "test-service")
+        for method in sorted(rule.methods - {"OPTIONS", "HEAD"}):
+            response = client.open(path, method=method, data=b"{}", content_type="application/json")
+            assert response.status_code == 401, (method, path)
+
+
+@pytest.mark.parametrize("path", ["//cds-services", "/cds-services/", "/cds-services//test-service",
+                                  "//cds-services/test-service", "/./cds-services", "/x/../cds-services",
+                                  "/cds-services/./test-service", "/healthz/../cds-services"])
+def test_path_tricks_never_reach_a_view_without_a_jwt(secure_client: FlaskClient, path: str) -> None:
+    for method in ("GET", "POST"):
+        response = secure_client.open(path, method=method, data=b"{}", content_type="application/json")
+        assert response.status_code in {401, 404, 405}, (method, path)
+
+
 @pytest.mark.parametrize(
     "header",
     ["Basic dXNlcjpwYXNzd29yZA==", "Bearer", "Bearer ", "Bearer a.b", "Bearer a.b.c.d", "Bearer !!.??.**",
