@@ -14,7 +14,7 @@ from flask import Flask
 from flask_cors import CORS
 
 from cds_service import api
-from cds_service.api import errors
+from cds_service.api import errors, security
 from cds_service.cards.catalogue import load_catalogue
 from cds_service.config import Settings
 from cds_service.feedback.store import FeedbackStore
@@ -22,7 +22,7 @@ from cds_service.hooks.evaluate import Services
 from cds_service.hooks.orders import OrderTemplates
 from cds_service.rules import REGISTRY
 from cds_service.rules.registry import RegisteredRule
-from cds_service.storage.stores import open_stores
+from cds_service.storage.stores import Stores, open_stores
 from cds_service.support.clock import Clock, SystemClock
 from cds_service.support.ids import IdSource, RandomIds
 
@@ -37,24 +37,22 @@ def build_services(
     ids: IdSource | None = None,
     store: FeedbackStore | None = None,
     catalogue_dir: Path | None = None,
+    stores: Stores | None = None,
 ) -> Services:
     """Load and check the catalogue and build the service layer's collaborators."""
     rules = REGISTRY if registry is None else registry
     catalogue = load_catalogue(catalogue_dir or settings.catalogue_dir, rules)
     suggestions = [s for entry in catalogue.rules.values() for s in entry.suggestions]
     clock = clock or SystemClock()
-    audit = None
-    if store is None:
-        stores = open_stores(settings, clock)
-        store, audit = stores.feedback, stores.audit
+    stores = stores or open_stores(settings, clock)
     return Services(
         catalogue=catalogue,
         registry=rules,
         orders=OrderTemplates(suggestions),
-        store=store,
+        store=store if store is not None else stores.feedback,
         clock=clock,
         ids=ids or RandomIds(),
-        audit=audit,
+        audit=stores.audit,
     )
 
 
@@ -71,15 +69,17 @@ def create_app(
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.config["SETTINGS"] = settings
-    app.extensions["nxp2_cds"] = build_services(
-        settings, registry=registry, clock=clock, ids=ids, store=store
-    )
+    clock = clock or SystemClock()
+    stores = open_stores(settings, clock)
+    wired = build_services(settings, registry=registry, clock=clock, ids=ids, store=store, stores=stores)
+    app.extensions["nxp2_cds"] = wired
+    security.install(app, settings, stores.replay)  # JWT on every /cds-services call
     CORS(
         app,
         origins=list(settings.effective_cors_origins),
         allow_headers=["Authorization", "Content-Type"],
         methods=["GET", "POST", "OPTIONS"],
-        supports_credentials=False,
+        supports_credentials=False,  # JWTs travel in Authorization, never cookies: no credentialed CORS
         max_age=600,
     )
     errors.register(app)

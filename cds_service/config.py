@@ -5,6 +5,7 @@ Imports only the standard library. Every variable is documented in `deploy/.env.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -23,8 +24,27 @@ DEV_CORS_ORIGINS = (
 )
 
 
+# Asymmetric JWS algorithms a CDS Client may use. `none` and every HS* (HMAC) are never accepted (spec 8.2).
+ASYMMETRIC_ALGORITHMS = ("ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512")
+
+
 class SettingsError(ValueError):
     """A `CDS_*` variable is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class IssuerConfig:
+    """One trusted CDS Client (JWT `iss`): where its public keys are and which tenants it may name.
+
+    `jku` lists the JWK Set URLs this issuer may name in a token header (and that we may fetch);
+    `tenants` None accepts any tenant or none; `fetch_jku` False uses the file only.
+    """
+
+    issuer: str
+    jwks_file: Path | None = None
+    jku: tuple[str, ...] = ()
+    tenants: tuple[str, ...] | None = None
+    fetch_jku: bool = True
 
 
 def _boolean(raw: str) -> bool:
@@ -101,6 +121,93 @@ def _database_url(raw: str) -> str:
     return raw
 
 
+def _non_negative_int(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("expected zero or a positive whole number")
+    return value
+
+
+_ABSOLUTE_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s]+")
+_JKU_URL = re.compile(r"https?://[^\s/?#]+(/[^\s#]*)?")
+_ISSUER_KEYS = {"jwks_file", "jku", "tenants", "fetch_jku"}
+
+
+def _string_list(value: Any, what: str) -> tuple[str, ...]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(item, str) and item.strip() for item in items):
+        raise ValueError(f"{what} must be a string or a list of non-empty strings")
+    return tuple(items)
+
+
+def _issuer(issuer: str, spec: Any) -> IssuerConfig:
+    if not _ABSOLUTE_URI.fullmatch(issuer) or len(issuer) > 512:
+        raise ValueError(f"issuer {issuer!r} is not an absolute URI")
+    if not isinstance(spec, dict):
+        raise ValueError(f"issuer {issuer!r}: expected an object with jwks_file and/or jku")
+    unknown = set(spec) - _ISSUER_KEYS
+    if unknown:
+        raise ValueError(f"issuer {issuer!r}: unknown keys {sorted(unknown)} (allowed: {sorted(_ISSUER_KEYS)})")
+    jwks_file = spec.get("jwks_file")
+    if jwks_file is not None and (not isinstance(jwks_file, str) or not jwks_file.strip()):
+        raise ValueError(f"issuer {issuer!r}: jwks_file must be a path")
+    jku = _string_list(spec.get("jku", []), f"issuer {issuer!r}: jku")
+    for url in jku:
+        if not _JKU_URL.fullmatch(url):
+            raise ValueError(f"issuer {issuer!r}: jku {url!r} is not an absolute http(s) URL")
+    if jwks_file is None and not jku:
+        raise ValueError(f"issuer {issuer!r}: give jwks_file, jku or both")
+    tenants = spec.get("tenants")
+    fetch_jku = spec.get("fetch_jku", True)
+    if not isinstance(fetch_jku, bool):
+        raise ValueError(f"issuer {issuer!r}: fetch_jku must be true or false")
+    return IssuerConfig(
+        issuer=issuer,
+        jwks_file=Path(jwks_file).expanduser() if jwks_file else None,
+        jku=jku,
+        tenants=None if tenants is None else _string_list(tenants, f"issuer {issuer!r}: tenants"),
+        fetch_jku=fetch_jku,
+    )
+
+
+def _issuers(raw: str) -> tuple[IssuerConfig, ...]:
+    """Parse `{"<iss>": {"jwks_file": ..., "jku": [...], "tenants": [...]}, ...}`."""
+    try:
+        parsed = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"not JSON ({error.msg})") from None
+    if not isinstance(parsed, dict):
+        raise ValueError('expected a JSON object {"<issuer>": {"jwks_file": "...", "jku": ["..."]}}')
+    return tuple(_issuer(issuer, spec) for issuer, spec in parsed.items())
+
+
+def _algorithms(raw: str) -> tuple[str, ...]:
+    names = _words(raw)
+    refused = [name for name in names if name not in ASYMMETRIC_ALGORITHMS]
+    if refused or not names:
+        what = f"{', '.join(refused)} refused" if refused else "no algorithm given"
+        raise ValueError(f"{what}; accepted: the asymmetric {', '.join(ASYMMETRIC_ALGORITHMS)}")
+    return names
+
+
+def _cors_origins(raw: str) -> tuple[str, ...]:
+    """Parse exact origins (`https://host[:port]`) or anchored regexes (`^...$`); never a wildcard."""
+    origins = _words(raw)
+    for origin in origins:
+        if origin.startswith("^"):
+            if not origin.endswith("$"):
+                raise ValueError(f"the pattern {origin!r} must end with $")
+            try:
+                re.compile(origin)
+            except re.error as error:
+                raise ValueError(f"the pattern {origin!r} is not a regular expression: {error}") from None
+        elif "*" in origin:
+            raise ValueError("a wildcard origin is not allowed: list the EHR origins")
+        elif not re.fullmatch(r"https?://[A-Za-z0-9.\-]+(:\d+)?", origin):
+            raise ValueError(f"{origin!r} is not an origin (scheme://host[:port], no path)")
+    return origins
+
+
 def _env_field(
     name: str, parse: Callable[[str], Any], default: Any, doc: str, show: Callable[[str], str] | None = None
 ) -> Any:
@@ -136,12 +243,66 @@ class Settings:
         "CDS_MAX_BODY_BYTES", _positive_int, 5_000_000, "Largest request body accepted (413 above it).",
     )
     cors_origins: tuple[str, ...] = _env_field(
-        "CDS_CORS_ORIGINS", _words, (),
-        "Comma-separated browser origins (or ^regex$) allowed by CORS. Empty: none in production, "
-        "the public sandbox and localhost in development.",
+        "CDS_CORS_ORIGINS", _cors_origins, (),
+        "Comma-separated browser origins (scheme://host[:port]) or anchored patterns (^...$) allowed by "
+        "CORS; never `*`. Empty: none in production, the public sandbox and localhost in development.",
     )
     fhir_timeout_s: float = _env_field(
         "CDS_FHIR_TIMEOUT_S", _positive_float, 2.0, "Total time budget for fetching missing prefetch data.",
+    )
+    jwt_issuers: tuple[IssuerConfig, ...] = _env_field(
+        "CDS_JWT_ISSUERS", _issuers, (),
+        'Trusted CDS Clients as JSON: {"<iss>": {"jwks_file": "<path>", "jku": ["https://..."], '
+        '"tenants": ["..."], "fetch_jku": true}}. jwks_file and/or jku required; tenants optional. '
+        "Production refuses to start without one.",
+    )
+    jwt_algorithms: tuple[str, ...] = _env_field(
+        "CDS_JWT_ALGORITHMS", _algorithms, ("ES384", "RS384"),
+        "Comma-separated JWS algorithms accepted (ES256/384/512, RS256/384/512, PS256/384/512); "
+        "none and HS* are always refused.",
+    )
+    jwt_leeway_s: int = _env_field(
+        "CDS_JWT_LEEWAY_S", _non_negative_int, 30, "Clock skew allowed on JWT exp, iat and nbf, in seconds.",
+    )
+    jwt_max_lifetime_s: int = _env_field(
+        "CDS_JWT_MAX_LIFETIME_S", _positive_int, 3600,
+        "Longest JWT lifetime (exp - iat) accepted, in seconds; the jti is remembered that long.",
+    )
+    auth_header_max_bytes: int = _env_field(
+        "CDS_AUTH_HEADER_MAX_BYTES", _positive_int, 4096, "Longest Authorization header accepted (401 above it).",
+    )
+    trust_sandbox: bool = _env_field(
+        "CDS_TRUST_SANDBOX", _boolean, False,
+        "Trust the public CDS Hooks sandbox (https://sandbox.cds-hooks.org, ES384). Its private key is "
+        "public, so this is refused in production.",
+    )
+    sandbox_jwks_file: Path = _env_field(
+        "CDS_SANDBOX_JWKS_FILE", _directory, PROJECT_ROOT / "cds_service" / "auth" / "keys" / "sandbox-jwks.json",
+        "The sandbox's public JWK Set (shipped; from the cds-hooks/sandbox repository, .well-known/jwks.json).",
+    )
+    jwks_timeout_s: float = _env_field(
+        "CDS_JWKS_TIMEOUT_S", _positive_float, 3.0, "Time budget for fetching one JWK Set from a jku URL.",
+    )
+    jwks_cache_s: int = _env_field(
+        "CDS_JWKS_CACHE_S", _positive_int, 3600, "How long a fetched JWK Set is used before it is fetched again.",
+    )
+    jwks_min_refetch_s: int = _env_field(
+        "CDS_JWKS_MIN_REFETCH_S", _non_negative_int, 60,
+        "Least time between two fetches of the same jku URL (an unknown kid cannot force more).",
+    )
+    jwks_allow_http_loopback: bool = _env_field(
+        "CDS_JWKS_ALLOW_HTTP_LOOPBACK", _boolean, False,
+        "Development and tests only: allow http:// jku URLs on 127.0.0.1/localhost (production needs https).",
+    )
+    max_json_depth: int = _env_field(
+        "CDS_MAX_JSON_DEPTH", _positive_int, 64, "Deepest JSON nesting accepted in a request body (400 above it).",
+    )
+    max_prefetch_keys: int = _env_field(
+        "CDS_MAX_PREFETCH_KEYS", _positive_int, 32, "Most prefetch keys accepted in one request (413 above it).",
+    )
+    max_prefetch_resources: int = _env_field(
+        "CDS_MAX_PREFETCH_RESOURCES", _positive_int, 10_000,
+        "Most FHIR resources accepted in one request's prefetch, Bundle entries counted (413 above it).",
     )
     log_level: str = _env_field("CDS_LOG_LEVEL", _log_level, "INFO", "Log level of the JSON logs.")
     metrics_enabled: bool = _env_field(
@@ -198,10 +359,18 @@ class Settings:
 
     def describe(self) -> dict[str, str]:
         """Return every setting as text for the start-up banner, secrets hidden."""
-        return {
-            setting.metadata["env"]: setting.metadata.get("show", str)(str(getattr(self, setting.name)))
-            for setting in fields(self)
-        }
+        shown: dict[str, str] = {}
+        for setting in fields(self):
+            text = _show(getattr(self, setting.name))
+            hide = setting.metadata.get("show")
+            shown[setting.metadata["env"]] = hide(text) if hide else text
+        return shown
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, tuple) and value and isinstance(value[0], IssuerConfig):
+        return ", ".join(issuer.issuer for issuer in value)
+    return str(value)
 
 
 def documented_settings() -> list[tuple[str, str, str]]:

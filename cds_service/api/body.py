@@ -1,14 +1,20 @@
-"""Read a JSON request body into a wire model, with the errors the spec's clients expect."""
+"""Read a JSON request body into a wire model, with the errors the spec's clients expect.
+
+Limits (each a setting with a safe default): body size (413, Flask's MAX_CONTENT_LENGTH), JSON
+nesting depth (400), prefetch keys and resources (413).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 import orjson
-from flask import request
+from flask import current_app, request
 from pydantic import BaseModel, ValidationError
 
-from cds_service.api.errors import BadRequest, UnsupportedMediaType
+from cds_service.api.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from cds_service.config import Settings
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -17,10 +23,58 @@ def json_body() -> Any:
     """Return the parsed JSON body: 415 for another content type, 400 when it is not JSON."""
     if request.mimetype != "application/json":
         raise UnsupportedMediaType("the body must be application/json")
+    limit = _settings().max_json_depth
     try:
-        return orjson.loads(request.get_data(cache=False))
-    except orjson.JSONDecodeError:
+        body = orjson.loads(request.get_data(cache=False))
+    except orjson.JSONDecodeError as error:
+        if "depth limit" in str(error):  # orjson's own limit (1024) is above ours
+            raise BadRequest(f"the body nests JSON deeper than {limit} levels") from None
         raise BadRequest("the body is not valid JSON") from None
+    if json_depth(body, limit) > limit:
+        raise BadRequest(f"the body nests JSON deeper than {limit} levels")
+    return body
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.config["SETTINGS"]
+    return settings
+
+
+def json_depth(value: Any, limit: int) -> int:
+    """Return the nesting depth of parsed JSON (a scalar is 0), stopping once it exceeds `limit`.
+
+    Iterative, so a deep document cannot exhaust Python's stack.
+    """
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)] if isinstance(value, dict | list) else []
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            break
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return deepest
+
+
+def check_prefetch(prefetch: Mapping[str, Any] | None) -> None:
+    """Refuse (413) a prefetch with more keys or resources (Bundle entries counted) than the settings allow."""
+    if not prefetch:
+        return
+    settings = _settings()
+    if len(prefetch) > settings.max_prefetch_keys:
+        raise PayloadTooLarge(
+            f"prefetch has {len(prefetch)} keys; at most {settings.max_prefetch_keys} are accepted"
+        )
+    total = 0
+    for value in prefetch.values():
+        if isinstance(value, Mapping):
+            entries = value.get("entry") if value.get("resourceType") == "Bundle" else None
+            total += len(entries) if isinstance(entries, list) else 1
+    if total > settings.max_prefetch_resources:
+        raise PayloadTooLarge(
+            f"prefetch holds {total} resources; at most {settings.max_prefetch_resources} are accepted"
+        )
 
 
 def parse(model: type[M]) -> M:

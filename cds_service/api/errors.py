@@ -32,6 +32,10 @@ class UnsupportedMediaType(ApiError):
     status, issue_code = 415, "not-supported"
 
 
+class PayloadTooLarge(ApiError):
+    status, issue_code = 413, "too-costly"
+
+
 class Unauthorized(ApiError):
     status, issue_code = 401, "login"
 
@@ -69,7 +73,10 @@ def register(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def api_error(error: ApiError) -> Response:
         if error.status == 401:
-            return operation_outcome(401, error.issue_code, "authentication failed")
+            # No detail for the client (spec 8.2); the reason was logged by api/security.py.
+            response = operation_outcome(401, error.issue_code, "authentication failed")
+            response.headers["WWW-Authenticate"] = "Bearer"
+            return response
         return operation_outcome(error.status, error.issue_code, error.message)
 
     for exception_type, (status, code) in DOMAIN_ERRORS.items():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, g
 
 from cds_service.api import bp
-from cds_service.api.body import parse
+from cds_service.api.body import check_prefetch, parse
 from cds_service.api.context import services
 from cds_service.api.responses import json_response
 from cds_service.hooks.evaluate import evaluate, find_service
@@ -18,6 +18,7 @@ def call(service_id: str) -> Response:
     find_service(services(), service_id)  # 404 before reading the body
     hook_request = parse(HookRequest)
     g.hook_instance = hook_request.hookInstance
-    evaluation = evaluate(service_id, hook_request, services())
+    check_prefetch(hook_request.prefetch)
+    evaluation = evaluate(service_id, hook_request, services(), caller=g.caller)
     g.card_ids = [r.rule_id for r in evaluation.rendered]
     return json_response(evaluation.response.dump())

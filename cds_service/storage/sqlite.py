@@ -8,6 +8,7 @@ writers queue (up to the timeout) instead of failing half-way on a lock upgrade.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -46,14 +47,28 @@ class SqliteDatabase:
         self._connect = connect or self.open_connection
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            connection = self.open_connection()
-            try:
-                # Outside any transaction: WAL lets readers run beside the one writer.
-                connection.execute("PRAGMA journal_mode=WAL")
-            finally:
-                connection.close()
+            self._enable_wal()
         except (OSError, sqlite3.Error) as error:
             raise StoreError(f"cannot open database at {path}: {error}") from None
+
+    def _enable_wal(self) -> None:
+        """Switch the file to WAL (readers run beside the one writer), retrying within the timeout.
+
+        Several replicas opening a new file at once can get "database is locked" from this pragma
+        without the busy handler being consulted, so the retry is ours.
+        """
+        deadline = time.monotonic() + self.timeout_s
+        while True:
+            connection = self.open_connection()
+            try:
+                connection.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError:
+                if time.monotonic() >= deadline:
+                    raise
+            finally:
+                connection.close()
+            time.sleep(0.05)
 
     def open_connection(self) -> sqlite3.Connection:
         """Open a connection in autocommit mode; transactions are begun explicitly."""

@@ -14,6 +14,7 @@ def test_the_settings_banner_hides_the_database_password(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("CDS_DATABASE_URL", URL)
+    monkeypatch.setenv("CDS_MODE", "development")  # production refuses to start without a trusted issuer
     assert main(["settings"]) == 0
     printed = capsys.readouterr().out
     assert "s3cret-pw" not in printed

@@ -1,0 +1,93 @@
+"""Authenticate every CDS Hooks call (discovery, service, feedback) before its view runs.
+
+Every path under /cds-services needs a valid JWT, except CORS preflights (browsers never send
+Authorization on OPTIONS); /healthz, /metrics and /openapi.json are outside it. The expected `aud` is
+CDS_PUBLIC_BASE_URL + the path, never the Host header. Development mode accepts a call without a JWT
+(as ANONYMOUS) but still rejects a bad one. The verified issuer, tenant and jti go on `flask.g` for
+the request log; failure reasons go to the "cds_service.auth" log, never the token.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import NoReturn
+
+from flask import Flask, current_app, g, request
+
+from cds_service.api.context import services
+from cds_service.api.errors import Unauthorized
+from cds_service.auth.demo import demo_trusted_issuer
+from cds_service.auth.jwt import AuthError, Verifier
+from cds_service.auth.replay import ReplayCache
+from cds_service.auth.trust import build_verifier
+from cds_service.config import Settings
+from cds_service.hooks.caller import ANONYMOUS, Caller
+
+log = logging.getLogger("cds_service.auth")
+
+PROTECTED_PREFIX = "/cds-services"
+EXTENSION = "nxp2_cds_auth"
+
+
+def protected(path: str) -> bool:
+    """Return whether a path is a CDS Hooks endpoint (or under one) that needs a JWT."""
+    return path == PROTECTED_PREFIX or path.startswith(PROTECTED_PREFIX + "/")
+
+
+def expected_audience(settings: Settings, path: str) -> str:
+    """Return the endpoint URL a JWT must name in `aud`: the configured public base URL + the path."""
+    return settings.public_base_url + path
+
+
+def authenticate() -> None:
+    """Verify the request's JWT (before_request); raise Unauthorized (401) on any failure."""
+    g.caller = ANONYMOUS
+    rule = request.url_rule.rule if request.url_rule is not None else ""
+    if request.method == "OPTIONS" or not (protected(request.path) or protected(rule)):
+        return
+    settings: Settings = current_app.config["SETTINGS"]
+    verifier: Verifier = current_app.extensions[EXTENSION]
+    header = request.headers.get("Authorization")
+    if header is None and settings.development:
+        log.debug("development mode: call without a JWT accepted", extra={"path": request.path})
+        return
+    if header is None:
+        _refuse(AuthError("no Authorization header"))
+    try:
+        token = verifier.verify(
+            header or "", audience=expected_audience(settings, request.path), now=services().clock.now()
+        )
+    except AuthError as error:
+        _refuse(error)
+    g.caller = Caller(issuer=token.issuer, tenant=token.tenant, jti=token.jti)
+    g.jwt_iss, g.jwt_tenant, g.jwt_jti = token.issuer, token.tenant, token.jti
+    log.debug("JWT accepted", extra={"path": request.path, "jwt_iss": token.issuer, "jwt_jti": token.jti})
+
+
+def _refuse(error: AuthError) -> NoReturn:
+    log.warning(
+        "authentication failed: %s", error.reason,
+        extra={"auth_reason": error.reason, "jwt_iss": error.issuer, "jwt_kid": error.kid,
+               "path": request.path, "method": request.method},
+    )
+    raise Unauthorized("authentication failed")
+
+
+def install(app: Flask, settings: Settings, replay: ReplayCache) -> None:
+    """Build the verifier (the demo EHR trusted in development only), log the set-up, register the check.
+
+    Raises:
+        SettingsError: unsafe or unusable trust settings (production without an issuer, for example).
+    """
+    extra = [demo_trusted_issuer(settings)] if settings.development else []
+    verifier = build_verifier(settings, replay, extra)
+    app.extensions[EXTENSION] = verifier
+    issuers = ", ".join(sorted(verifier.issuers)) or "none"
+    if settings.development:
+        log.warning(
+            "DEVELOPMENT MODE: calls without a JWT are accepted (a JWT that is sent is still verified); "
+            "never expose this service, set CDS_MODE=production. Trusted issuers: %s", issuers,
+        )
+    else:
+        log.info("JWT required on every CDS Hooks call. Trusted issuers: %s", issuers)
+    app.before_request(authenticate)
