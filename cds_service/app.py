@@ -20,6 +20,7 @@ from cds_service.config import Settings
 from cds_service.feedback.store import FeedbackStore, SqliteFeedbackStore
 from cds_service.hooks.evaluate import Services
 from cds_service.hooks.orders import OrderTemplates
+from cds_service.hooks.prefetch import FhirAccess, check_templates
 from cds_service.rules import REGISTRY
 from cds_service.rules.registry import RegisteredRule
 from cds_service.support.clock import Clock, SystemClock
@@ -41,6 +42,8 @@ def build_services(
     rules = REGISTRY if registry is None else registry
     catalogue = load_catalogue(catalogue_dir or settings.catalogue_dir, rules)
     suggestions = [s for entry in catalogue.rules.values() for s in entry.suggestions]
+    for service in catalogue.services.values():
+        check_templates(service.id, service.prefetch)
     return Services(
         catalogue=catalogue,
         registry=rules,
@@ -48,6 +51,7 @@ def build_services(
         store=store if store is not None else SqliteFeedbackStore(settings.feedback_db),
         clock=clock or SystemClock(),
         ids=ids or RandomIds(),
+        fhir=FhirAccess.from_settings(settings),
     )
 
 
