@@ -189,6 +189,8 @@ class FhirPolicy:
         literal = _ip(origin.host)
         if literal is not None:
             candidates = [str(literal)]
+        elif origin.host in LOOPBACK_NAMES:
+            candidates = ["127.0.0.1"]  # never ask DNS what localhost is
         else:
             try:
                 candidates = self._resolve(origin.host, origin.port)

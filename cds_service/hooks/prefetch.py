@@ -166,7 +166,7 @@ def _fail_all(jobs: list[_Key], reason: str) -> None:
         if key.first_page is not None:
             key.incomplete = f"only the first page was received: {reason}"
         else:
-            key.problem = reason
+            key.problem = f"{key.problem}, and {reason}" if key.problem else reason
 
 
 def _run_fetches(keys: list[_Key], templates: Mapping[str, str], request: HookRequest, caller: Caller,
@@ -174,7 +174,7 @@ def _run_fetches(keys: list[_Key], templates: Mapping[str, str], request: HookRe
     """Fetch every key that needs it, concurrently and within the budget; record results on the keys."""
     for key in keys:
         if key.needs_fetch and key.query is None:
-            key.problem = "its template needs a context value the request did not send"
+            key.problem = f"{key.problem}, and its template needs a context value the request did not send"
     jobs = [k for k in keys if (k.needs_fetch and k.query is not None) or k.first_page is not None]
     if not jobs:
         return

@@ -77,6 +77,8 @@ def check_template(template: str) -> Query:
     """Return what the template asks for; raise TemplateError when it is outside the query subset."""
     for name in TOKEN.findall(template):
         _check_token(name, template)
+    if "/{{context.userId}}" in template:
+        raise TemplateError(f"{template!r}: context.userId already holds Type/id; use {{{{context.userId}}}} alone")
     plain = TOKEN.sub(PLACEHOLDER, template)
     if "{" in plain or "}" in plain or "#" in plain or any(ch.isspace() for ch in plain):
         raise TemplateError(f"{template!r}: stray braces, a fragment or white space")

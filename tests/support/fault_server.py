@@ -81,7 +81,7 @@ class FaultServer:
         self.stopping = threading.Event()
         self._server = _Server(("127.0.0.1", 0), FaultHandler)
         self._server.owner = self
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
     @property
     def port(self) -> int:
@@ -100,6 +100,7 @@ class FaultServer:
 
     def __exit__(self, *_: object) -> None:
         self.stopping.set()
-        self._server.shutdown()
+        if self._thread.is_alive():  # shutdown() waits for serve_forever, so only after a start
+            self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
