@@ -175,9 +175,10 @@ class FhirPolicy:
         origin, path = split_url(fhir_server)
         dev_loopback = self._development and _is_loopback_origin(origin)
         if not dev_loopback:
-            allowed = [p for p in self._caller_patterns(issuer, tenant) if p.matches(origin, path)]
-            if not allowed:
-                if origin.scheme == "http":
+            patterns = self._caller_patterns(issuer, tenant)
+            if not any(p.matches(origin, path) for p in patterns):
+                as_https = Origin("https", origin.host, DEFAULT_PORTS["https"] if origin.port == 80 else origin.port)
+                if origin.scheme == "http" and any(p.matches(as_https, path) for p in patterns):
                     raise FhirRefused("fhirServer must use https (plain http only for servers allowed in settings)")
                 raise FhirRefused("fhirServer is not an allowed FHIR server for this caller")
             if not with_token and not any(p.matches(origin, path) for p in self._open):
