@@ -141,7 +141,7 @@ def _matches_read(resource: Mapping[str, Any], query: str | None) -> bool:
     expected = reference_of(query) if query else None
     if expected is None:
         return False
-    return resource.get("resourceType") == expected[0] and resource.get("id") in (None, expected[1])
+    return resource.get("resourceType") == expected[0] and resource.get("id") == expected[1]
 
 
 def _fetch(key: _Key, template: str, opening: concurrent.futures.Future[FhirClient],
