@@ -9,6 +9,7 @@ session's adapter refuses every other one (transport.py).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -38,6 +39,10 @@ from cds_service.fhir_client.transport import PinnedAdapter
 ACCEPT = "application/fhir+json, application/json;q=0.9"
 JSON_TYPES = frozenset({"application/fhir+json", "application/json", "application/json+fhir"})
 CHUNK_BYTES = 65536
+
+# urllib3 logs every request line, query string included (patient ids), at DEBUG: keep those lines out of
+# our logs even when the service runs at DEBUG.
+logging.getLogger("urllib3.connectionpool").setLevel(logging.INFO)
 
 
 @dataclass(frozen=True)

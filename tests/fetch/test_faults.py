@@ -175,6 +175,7 @@ def test_a_401_is_412_and_the_token_is_never_logged_or_echoed(fault: FaultServer
     result = timed(lambda: fetch(fault))[0]
     assert refused_key(result)[0] == "patient"
     assert TOKEN not in str(result) and TOKEN not in caplog.text
+    assert "patient=p1" not in caplog.text  # request lines, with patient ids in them, are not logged either
 
 
 def test_a_closed_port_is_unavailable_at_once() -> None:
