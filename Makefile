@@ -2,11 +2,14 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# The real FHIR server of the integration tests lives in its own venv (its pins must not meet ours).
+FHIR_VENV := .venv-fhir
+FHIR_REQUIREMENTS := tests/support/fhir-server-requirements.txt
 HOST ?= 127.0.0.1
 PORT ?= 8080
 WORKERS ?= 2
 
-.PHONY: run test lint bench clean postgres-server
+.PHONY: run test lint bench clean postgres-server fhir-server
 
 $(BIN)/activate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,12 +29,22 @@ run: $(BIN)/activate
 		$(BIN)/gunicorn --config deploy/gunicorn.conf.py --bind $(HOST):$(PORT) --workers $(WORKERS) \
 		'cds_service.wsgi:app'
 
+$(FHIR_VENV)/.installed: $(FHIR_REQUIREMENTS)
+	$(PYTHON) -m venv $(FHIR_VENV)
+	$(FHIR_VENV)/bin/pip install -q -r $(FHIR_REQUIREMENTS)
+	touch $@
+
+# A local FHIR R4 server on 127.0.0.1:$(FHIR_PORT) for trying the service by hand (loads FHIR_LOAD if set).
+FHIR_PORT ?= 8090
+fhir-server: $(BIN)/activate $(FHIR_VENV)/.installed
+	$(BIN)/python scripts/fhir_server.py --port $(FHIR_PORT) $(if $(FHIR_LOAD),--load $(FHIR_LOAD))
+
 lint: $(VENV)/.test-installed
-	$(BIN)/ruff check cds_service tests
+	$(BIN)/ruff check cds_service tests scripts
 	$(BIN)/mypy cds_service
 	$(BIN)/lint-imports
 
-test: lint postgres-server
+test: lint postgres-server $(FHIR_VENV)/.installed
 	$(BIN)/pytest
 
 # The storage tests start a throw-away PostgreSQL server (tests/storage/pgserver.py) from these binaries;
@@ -48,4 +61,4 @@ postgres-server:
 	fi
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(FHIR_VENV) var .pytest_cache .mypy_cache .ruff_cache

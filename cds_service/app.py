@@ -20,6 +20,7 @@ from cds_service.config import Settings
 from cds_service.feedback.store import FeedbackStore
 from cds_service.hooks.evaluate import Services
 from cds_service.hooks.orders import OrderTemplates
+from cds_service.hooks.prefetch import FhirAccess, check_templates
 from cds_service.rules import REGISTRY
 from cds_service.rules.registry import RegisteredRule
 from cds_service.storage.stores import Stores, open_stores
@@ -45,6 +46,8 @@ def build_services(
     suggestions = [s for entry in catalogue.rules.values() for s in entry.suggestions]
     clock = clock or SystemClock()
     stores = stores or open_stores(settings, clock)
+    for service in catalogue.services.values():
+        check_templates(service.id, service.prefetch)
     return Services(
         catalogue=catalogue,
         registry=rules,
@@ -53,6 +56,7 @@ def build_services(
         clock=clock,
         ids=ids or RandomIds(),
         audit=stores.audit,
+        fhir=FhirAccess.from_settings(settings),
     )
 
 

@@ -67,9 +67,13 @@ class FhirAuthorization(WireModel):
     __str__ = __repr__
 
 
+# A FHIR logical id (FHIR R4 datatypes, id): what `Patient/{{context.patientId}}` needs to be a valid read.
+FhirId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9\-.]{1,64}$")]
+
+
 class PatientViewContext(WireModel):
     userId: NonEmpty
-    patientId: NonEmpty
+    patientId: FhirId
     encounterId: NonEmpty | None = None
 
 

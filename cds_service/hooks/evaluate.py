@@ -18,7 +18,7 @@ from cds_service.feedback.store import FeedbackStore, IssuedCard, StoreError, St
 from cds_service.hooks.caller import ANONYMOUS, Caller
 from cds_service.hooks.errors import FeedbackNotStored, UnknownService, UnsupportedHook
 from cds_service.hooks.orders import OrderTemplates
-from cds_service.hooks.prefetch import resolve
+from cds_service.hooks.prefetch import FhirAccess, resolve
 from cds_service.protocol import CdsResponse, FeedbackRequest, HookRequest
 from cds_service.rules.registry import Param, RegisteredRule, RuleContext
 from cds_service.storage.audit import AuditedCard, CardAuditLog
@@ -39,6 +39,7 @@ class Services:
     clock: Clock
     ids: IdSource
     audit: CardAuditLog | None = None  # the card audit log, when CDS_CARD_AUDIT is on
+    fhir: FhirAccess | None = None  # None: never fetch, use the prefetch only
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ def evaluate(
     service = find_service(services, service_id)
     if request.hook != service.hook:
         raise UnsupportedHook(f"service {service_id!r} serves {service.hook!r}, not {request.hook!r}")
-    data = resolve(service.prefetch, service.required_prefetch, request.prefetch)
+    data = resolve(service.prefetch, service.required_prefetch, request, caller, services.fhir)
     facts = build_facts(data.patient, data.resources, services.clock.now())
     rendered = run_rules(facts, service, services)
     issued = [

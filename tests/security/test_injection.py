@@ -282,13 +282,19 @@ def test_no_card_string_of_the_real_service_carries_markup_from_the_request(
 
 
 @pytest.mark.parametrize("payload", PAYLOADS, ids=range(len(PAYLOADS)))
-def test_a_patient_id_payload_reaches_the_test_card_escaped(test_app: Flask, payload: str) -> None:
+def test_a_patient_id_payload_is_refused_or_reaches_the_test_card_escaped(test_app: Flask, payload: str) -> None:
     record(payload)
     prefetch = payload_prefetch(payload, payload)
     body = hook_request(prefetch={"patient": prefetch["patient"], "observations": prefetch["observations"]},
                         context={"userId": "Practitioner/1", "patientId": payload})
     response = test_app.test_client().post("/cds-services/test-service", data=orjson.dumps(body),
                                       content_type="application/json")
+    if not re.fullmatch(r"[A-Za-z0-9\-.]{1,64}", payload):
+        # Not a FHIR id: a malformed request, refused without repeating the value.
+        assert response.status_code == 400, response.json
+        assert "context.patientId" in response.json["issue"][0]["diagnostics"]
+        assert payload.encode() not in response.data
+        return
     assert response.status_code == 200, response.json
     (card,) = response.json["cards"]
     assert check_cards([card]) == []
