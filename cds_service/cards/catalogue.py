@@ -230,6 +230,19 @@ def _check_rule_agrees(entry: RuleEntry, registered: RegisteredRule, path: Path)
         raise CatalogueError(f"{path}: field params.{sorted(unused)[0]}: the rule never uses it")
 
 
+def _check_suggestion_ids_unique(root: Path, rules: Mapping[str, RuleEntry]) -> None:
+    """Suggestion ids key the validated order templates: two entries must never share one."""
+    owner: dict[str, str] = {}
+    for rule_id, entry in rules.items():
+        for suggestion in entry.suggestions:
+            if suggestion.id in owner:
+                raise CatalogueError(
+                    f"{root / 'rules' / f'{rule_id}.yaml'}: field suggestions.id: {suggestion.id!r} is already "
+                    f"used by {owner[suggestion.id]!r}"
+                )
+            owner[suggestion.id] = rule_id
+
+
 def load_catalogue(root: Path, registry: Mapping[str, RegisteredRule]) -> Catalogue:
     """Load `root/services` and `root/rules`, validate them and check they agree with the registry.
 
@@ -251,6 +264,7 @@ def load_catalogue(root: Path, registry: Mapping[str, RegisteredRule]) -> Catalo
         if registered is None:
             raise CatalogueError(f"{path}: field id: no rule function is registered for {rule_id!r}")
         _check_rule_agrees(entry, registered, path)
+    _check_suggestion_ids_unique(root, rules)
     orphans = sorted(set(registry) - set(rules))
     if orphans:
         raise CatalogueError(f"{root / 'rules'}: rule {orphans[0]!r} is registered but has no catalogue file")

@@ -47,8 +47,11 @@ def _when(value: date | datetime | None) -> str:
 
 
 def _datum_line(datum: Datum) -> str:
+    line = f"- {escape_markdown(datum.label)}: {escape_markdown(datum.value)}"
+    if datum.when is None and datum.ref is None:
+        return line  # a statement about the record as a whole ("none on record"), not one result
     where = f", {escape_markdown(datum.ref.reference)}" if datum.ref is not None else ""
-    return f"- {escape_markdown(datum.label)}: {escape_markdown(datum.value)} ({_when(datum.when)}{where})"
+    return f"{line} ({_when(datum.when)}{where})"
 
 
 def _fill(template: str, values: Mapping[str, str], *, width: int | None, rule_id: str) -> str:

@@ -91,6 +91,8 @@ class Problem:
 class TestDone:
     """A completed Procedure, final DiagnosticReport or available ImagingStudy matched to a concept."""
 
+    __test__ = False  # a clinical test, not a pytest class: without this, importing it into a test warns
+
     concept: str
     performed: datetime | None
     ref: ResourceRef
@@ -99,6 +101,8 @@ class TestDone:
 @dataclass(frozen=True)
 class TestDeclined:
     """A Procedure recorded as not-done, with its reason text (for example patient declined)."""
+
+    __test__ = False  # a clinical test, not a pytest class
 
     concept: str
     recorded: datetime | None
