@@ -112,7 +112,7 @@ def test_two_rules_with_one_suggestion_id_stop_loading(tmp_path: Path) -> None:
     root = _copy(tmp_path)
     _second_rule_with_the_same_suggestion_id(root)
     registry = dict(TEST_REGISTRY) | {"test-copy": TEST_REGISTRY["test-born-before"]}
-    with pytest.raises(CatalogueError, match="suggestions.id: 'test-order' is already used"):
+    with pytest.raises(CatalogueError, match=r"suggestions\.id: 'test-order' is already used"):
         load_catalogue(root, registry)
 
 
@@ -126,5 +126,5 @@ def test_a_file_that_is_not_yaml_stops_loading(tmp_path: Path) -> None:
 def test_a_bad_catalogue_stops_the_app_factory(tmp_path: Path) -> None:
     root = _copy(tmp_path)
     _edit(root, RULE_FILE, lambda d: d["card"].__setitem__("indicator", "urgent"))
-    with pytest.raises(CatalogueError, match="card.indicator"):
+    with pytest.raises(CatalogueError, match=r"card\.indicator"):
         create_app(settings_for(tmp_path, catalogue_dir=root), registry=TEST_REGISTRY)
