@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 WORKERS ?= 2
 
-.PHONY: run test lint bench clean postgres-server fhir-server
+.PHONY: run test lint bench clean postgres-server fhir-server load load-kill wrk
 
 $(BIN)/activate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,7 +44,7 @@ lint: $(VENV)/.test-installed
 	$(BIN)/mypy cds_service
 	$(BIN)/lint-imports
 
-test: lint postgres-server $(FHIR_VENV)/.installed
+test: lint postgres-server wrk $(FHIR_VENV)/.installed
 	$(BIN)/pytest
 
 # The storage tests start a throw-away PostgreSQL server (tests/storage/pgserver.py) from these binaries;
@@ -58,6 +58,27 @@ postgres-server:
 	else \
 		echo "postgres-server: the storage tests need PostgreSQL: sudo apt-get install postgresql" \
 			"(or set CDS_TEST_PG_BINDIR to a folder with initdb, pg_ctl and postgres)"; exit 1; \
+	fi
+
+# Load figures (docs/performance.md): gunicorn with production settings (JWT, SQLite) driven by wrk from
+# another process, 8 clients, 5 minutes by default (`make load DURATION=60`); `make load-kill` SIGKILLs a
+# worker mid-run. Not part of `make test` (a 5-second version is: tests/load/).
+DURATION ?=
+MODE ?= steady
+load: $(BIN)/activate wrk
+	$(BIN)/python scripts/load/run.py --mode $(MODE) $(if $(DURATION),--duration $(DURATION)) $(LOAD_ARGS)
+
+load-kill:
+	$(MAKE) load MODE=kill
+
+# wrk (Debian's package) drives the load; installed as for postgres-server.
+wrk:
+	@if command -v wrk >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "wrk: installing Debian's wrk for the load run"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	else \
+		echo "wrk: the load run needs wrk: sudo apt-get install wrk"; exit 1; \
 	fi
 
 clean:

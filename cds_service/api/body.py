@@ -17,6 +17,7 @@ from cds_service.api.errors import BadRequest, PayloadTooLarge, UnsupportedMedia
 from cds_service.config import Settings
 
 M = TypeVar("M", bound=BaseModel)
+CONTAINERS = (dict, list)
 
 
 def json_body() -> Any:
@@ -43,18 +44,20 @@ def _settings() -> Settings:
 def json_depth(value: Any, limit: int) -> int:
     """Return the nesting depth of parsed JSON (a scalar is 0), stopping once it exceeds `limit`.
 
-    Iterative, so a deep document cannot exhaust Python's stack.
+    Iterative, so a deep document cannot exhaust Python's stack. Level by level, with the containers of
+    each level gathered by a comprehension: three times faster than a node-by-node stack walk, which took
+    a third of a 500-Observation call's time (docs/performance.md).
     """
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 1)] if isinstance(value, dict | list) else []
-    while stack:
-        node, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if deepest > limit:
-            break
-        children = node.values() if isinstance(node, dict) else node
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return deepest
+    level = [value] if isinstance(value, CONTAINERS) else []
+    depth = 0
+    while level and depth <= limit:
+        depth += 1
+        below: list[Any] = []
+        for node in level:
+            below += [child for child in (node.values() if isinstance(node, dict) else node)
+                      if isinstance(child, CONTAINERS)]
+        level = below
+    return depth
 
 
 def check_prefetch(prefetch: Mapping[str, Any] | None) -> None:

@@ -1,0 +1,428 @@
+"""Load figures of the service under gunicorn with its production settings: `make load`, `make load-kill`.
+
+    .venv/bin/python scripts/load/run.py [--duration 300] [--mode steady|kill] [--clients 8] [--json FILE]
+
+Starts gunicorn (deploy/gunicorn.conf.py, CDS_MODE=production, JWT on, SQLite in a temp dir) on a free
+port of 127.0.0.1, trusting a test EHR whose ES384 key pair is made for the run, and drives it with wrk
+(another process, C, closed loop: each client sends its next call when the last one is answered) with
+the fixture patients as patient-view calls with full prefetch, every n-th call a patient with 500
+Observations, each call with its own signed JWT. Prints throughput, latency percentiles, errors, the
+workers' memory (peak, first vs last minute) and where the 2 cores' time went. Kill mode SIGKILLs one
+worker mid-run and counts the calls that failed against the calls that worker had in flight.
+
+Exit status 0 when no call failed (kill mode: none beyond the killed worker's), 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(HERE))
+
+from bodies import load_requests  # noqa: E402
+from procstat import (  # noqa: E402
+    MemorySampler,
+    children,
+    cpu_seconds,
+    established_connections,
+    machine_busy_seconds,
+)
+from tokens import TestIssuer, sign_pool  # noqa: E402
+
+SERVICE_PATH = "/cds-services/nxp2-myositis"
+P99_TARGET_MS = 100.0
+FLAT_MEMORY_PERCENT = 5.0  # last-minute mean RSS at most this much above the first minute's
+MAX_TOKEN_LIFETIME_S = 3600  # CDS_JWT_MAX_LIFETIME_S default
+
+
+@dataclass
+class KillRecord:
+    at_s: float = 0.0
+    pid: int = 0
+    in_flight: int = 0
+    replaced_after_s: float | None = None
+
+
+@dataclass
+class Gunicorn:
+    """The service under test: gunicorn's master and its log, in a temporary directory."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    log: Path
+
+    def workers(self) -> list[int]:
+        return children(self.process.pid)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@dataclass
+class Run:
+    args: argparse.Namespace
+    workdir: Path
+    issuer: TestIssuer = field(init=False)
+    manifest: Path = field(init=False)
+    body_sizes: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def write_bodies(run: Run) -> None:
+    """Write each request body to a file and list them in the manifest the wrk script reads."""
+    small, large = load_requests(ROOT / "fhir_fixtures")
+    folder = run.workdir / "bodies"
+    folder.mkdir()
+    lines = []
+    for kind, bodies in (("small", small), ("large", large)):
+        for n, body in enumerate(bodies):
+            path = folder / f"{kind}-{n:03d}.json"
+            path.write_bytes(body)
+            lines.append(f"{kind}\t{path}")
+        run.body_sizes[kind] = (min(map(len, bodies)), max(map(len, bodies)))
+    run.manifest = run.workdir / "bodies.txt"
+    run.manifest.write_text("\n".join(lines) + "\n")
+
+
+def start_gunicorn(run: Run) -> Gunicorn:
+    """Start the service with production settings and wait until /healthz answers."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CDS_")}
+    data = run.workdir / "data"
+    data.mkdir()
+    env.update({
+        "CDS_MODE": "production",
+        "CDS_JWT_ISSUERS": run.issuer.issuers_setting(),
+        "CDS_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "CDS_DATA_DIR": str(data),
+        "CDS_WORKERS": str(run.args.workers),
+    })
+    command = [str(Path(sys.executable).with_name("gunicorn")), "--config", str(ROOT / "deploy/gunicorn.conf.py"),
+               "--bind", f"127.0.0.1:{port}"]
+    if run.args.max_requests is not None:
+        command += ["--max-requests", str(run.args.max_requests)]
+    log = run.workdir / "gunicorn.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(  # noqa: S603  (our own gunicorn and arguments)
+            [*command, "cds_service.wsgi:app"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    server = Gunicorn(process, port, log)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"gunicorn exited at start-up; its log:\n{log.read_text()[-4000:]}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
+                if answer.status == 200 and len(server.workers()) == run.args.workers:
+                    return server
+        except OSError:
+            pass
+        time.sleep(0.2)
+    server.stop()
+    raise SystemExit("gunicorn did not answer /healthz within 60 s")
+
+
+def run_wrk(
+    run: Run, server: Gunicorn, tokens: list[str], duration_s: float, kill: KillRecord | None
+) -> dict[str, Any]:
+    """Drive the service with wrk for `duration_s` using `tokens`; return the script's result."""
+    token_file = run.workdir / "tokens.txt"
+    token_file.write_text("\n".join(tokens) + "\n")
+    a = run.args
+    command = ["wrk", "-t", str(a.threads), "-c", str(a.clients), "-d", f"{int(duration_s)}s", "--timeout", "10s",
+               "-s", str(HERE / "hook_calls.lua"), f"http://127.0.0.1:{server.port}",
+               "--", str(token_file), str(run.manifest), str(a.threads), str(a.large_every), SERVICE_PATH]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.monotonic()
+    wrk = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # noqa: S603
+    killer = None
+    if kill is not None:
+        killer = threading.Thread(target=kill_one_worker, args=(server, kill, started, a.kill_at * duration_s))
+        killer.start()
+    output, _ = wrk.communicate(timeout=duration_s + 60)
+    if killer is not None:
+        killer.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    lines = [line for line in output.splitlines() if line.startswith("LOAD-RESULT ")]
+    if wrk.returncode != 0 or not lines:
+        raise SystemExit(f"wrk failed ({wrk.returncode}):\n{output[-4000:]}")
+    result: dict[str, Any] = json.loads(lines[-1].removeprefix("LOAD-RESULT "))
+    result["wrk_cpu_s"] = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    result["started_epoch"] = time.time() - (time.monotonic() - started)
+    return result
+
+
+def kill_one_worker(server: Gunicorn, record: KillRecord, started: float, at_s: float) -> None:
+    """At `at_s` into the run, freeze a worker, count its open calls, SIGKILL it, and time its replacement."""
+    time.sleep(max(0.0, started + at_s - time.monotonic()))
+    before = server.workers()
+    victim = before[0]
+    os.kill(victim, signal.SIGSTOP)  # frozen, it cannot take or finish a call while we look
+    record.in_flight = established_connections(victim, server.port)
+    os.kill(victim, signal.SIGKILL)
+    record.at_s = time.monotonic() - started
+    record.pid = victim
+    while time.monotonic() - started < at_s + 30:
+        now = server.workers()
+        if victim not in now and len(now) == len(before):
+            record.replaced_after_s = time.monotonic() - started - record.at_s
+            return
+        time.sleep(0.01)
+
+
+def server_cpu_seconds(server: Gunicorn) -> float:
+    """Return CPU seconds of the master, its reaped workers and its live workers."""
+    total = cpu_seconds(server.process.pid, reaped_children=True)
+    for pid in server.workers():
+        try:
+            total += cpu_seconds(pid)
+        except OSError:
+            continue
+    return total
+
+
+def pool_size(rate: float, duration_s: float) -> int:
+    """Return how many tokens to sign: 2.5 times the warm-up's rate over the run, and a margin.
+
+    The machine is shared: a warm-up slowed by another process must not leave the run short of tokens.
+    """
+    return int(rate * duration_s * 2.5) + 1000
+
+
+def token_lifetime(args: argparse.Namespace) -> int:
+    """Return `exp - iat` of the tokens: the warm-up, signing and run must fit in it (at least 5 minutes)."""
+    return max(300, int(args.warmup + args.duration) + 300)
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    """Start the service, warm it up, run the load (and the kill), and return the figures."""
+    workdir = Path(tempfile.mkdtemp(prefix="nxp2-load-"))
+    run = Run(args, workdir)
+    run.issuer = TestIssuer.create(workdir)
+    write_bodies(run)
+    server = start_gunicorn(run)
+    audience = f"http://127.0.0.1:{server.port}{SERVICE_PATH}"
+    lifetime = token_lifetime(args)
+    try:
+        warm = run_wrk(run, server, sign_pool(run.issuer, audience, 1000 * args.warmup, lifetime), args.warmup, None)
+        warm_rate = warm["requests"] / (warm["duration_us"] / 1e6)
+        warm_errors = count_errors(warm)
+        if warm_errors or warm["exhausted"]:
+            raise SystemExit(f"the warm-up failed: {warm_errors} errors, statuses {warm['statuses']}; "
+                             f"gunicorn log: {server.log}")
+        signing = time.monotonic()
+        tokens = sign_pool(run.issuer, audience, pool_size(warm_rate, args.duration), lifetime)
+        signing_s = time.monotonic() - signing
+        kill = KillRecord() if args.mode == "kill" else None
+        sampler = MemorySampler(server.process.pid)
+        cpu_machine, cpu_server, cpu_self = machine_busy_seconds(), server_cpu_seconds(server), _self_cpu()
+        sampler.start()
+        result = run_wrk(run, server, tokens, args.duration, kill)
+        sampler.stop()
+        cpu = {
+            "machine_s": machine_busy_seconds() - cpu_machine,
+            "service_s": server_cpu_seconds(server) - cpu_server,
+            "wrk_s": result["wrk_cpu_s"],
+            "driver_s": _self_cpu() - cpu_self,
+        }
+    finally:
+        server.stop()
+    log_text = server.log.read_text(errors="replace")
+    figures = summarise(result, sampler, cpu, args)
+    figures.update({
+        "tokens_signed": len(tokens), "signing_s": round(signing_s, 1), "warmup_rate": round(warm_rate, 1),
+        "body_bytes": run.body_sizes, "worker_boots": log_text.count("Booting worker"),
+        "kill": None if kill is None else kill.__dict__,
+    })
+    if kill is not None:
+        figures["per_second"] = _per_second(result)
+    if not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+    else:
+        figures["workdir"] = str(workdir)
+    return figures
+
+
+def _self_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _per_second(result: dict[str, Any]) -> list[int]:
+    counts = {int(k): v for k, v in result["per_second"].items()}
+    if not counts:
+        return []
+    first = min(counts)
+    return [counts.get(first + i, 0) for i in range(max(counts) - first + 1)]
+
+
+def count_errors(result: dict[str, Any]) -> int:
+    """Return failed calls: non-2xx answers, 200s without cards, and socket errors and timeouts."""
+    errors = result["errors"]
+    non_2xx = sum(v for k, v in result["statuses"].items() if not 200 <= int(k) < 300)
+    return non_2xx + result["no_cards"] + sum(errors[k] for k in ("connect", "read", "write", "timeout"))
+
+
+def summarise(result: dict[str, Any], sampler: MemorySampler, cpu: dict[str, float],
+              args: argparse.Namespace) -> dict[str, Any]:
+    """Turn wrk's result, the memory samples and the CPU times into the figures."""
+    seconds = result["duration_us"] / 1e6
+    latency = {k: round(v / 1000, 2) for k, v in result["latency_us"].items()}
+    window = min(60.0, seconds / 4)
+    samples = [(t, s) for t, s in sampler.samples if s]
+
+    def mean_rss(start: float, end: float) -> float:
+        values = [rss for t, s in samples if start <= t < end for rss, _ in s.values()]
+        return sum(values) / len(values) / 1024 if values else 0.0
+
+    peak_by_pid: dict[int, int] = {}
+    for _, sample in samples:
+        for pid, (rss, _) in sample.items():
+            peak_by_pid[pid] = max(peak_by_pid.get(pid, 0), rss)
+    first, last = mean_rss(0, window), mean_rss(seconds - window, seconds + 1)
+    pss = [p for _, s in samples for _, p in s.values()]
+    return {
+        "duration_s": round(seconds, 1),
+        "clients": args.clients,
+        "workers": args.workers,
+        "requests": result["requests"],
+        "small": result["small"],
+        "large": result["large"],
+        "throughput_rps": round(result["requests"] / seconds, 1),
+        "latency_ms": latency,
+        "errors": count_errors(result),
+        "statuses": result["statuses"],
+        "socket_errors": result["errors"],
+        "no_cards": result["no_cards"],
+        "exhausted": result["exhausted"],
+        "memory_mib": {
+            "peak_rss_per_worker": round(max(peak_by_pid.values(), default=0) / 1024, 1),
+            "peak_pss_per_worker": round(max(pss, default=0) / 1024, 1),
+            "window_s": round(window),
+            "first_window_mean_rss": round(first, 1),
+            "last_window_mean_rss": round(last, 1),
+            "growth_percent": round((last - first) / first * 100, 1) if first else None,
+            "workers_seen": len(peak_by_pid),
+            "samples": len(samples),
+        },
+        "cpu_percent_of_one_core": {k.removesuffix("_s"): round(v / seconds * 100) for k, v in cpu.items()}
+        | {"others": round((cpu["machine_s"] - cpu["service_s"] - cpu["wrk_s"] - cpu["driver_s"]) / seconds * 100)},
+    }
+
+
+def report(figures: dict[str, Any], args: argparse.Namespace) -> list[str]:
+    """Return the figures as lines for a person, and the verdicts."""
+    lat, mem, cpu = figures["latency_ms"], figures["memory_mib"], figures["cpu_percent_of_one_core"]
+    sizes = figures["body_bytes"]
+    lines = [
+        f"nxp2-cds load ({args.mode}): {figures['duration_s']} s, {figures['clients']} clients (wrk, "
+        f"{args.threads} threads, closed loop), gunicorn {figures['workers']} sync workers, "
+        "CDS_MODE=production, ES384 JWT per call, SQLite",
+        f"  calls: {figures['requests']} answered ({figures['small']} small {sizes['small'][0] // 1024}-"
+        f"{sizes['small'][1] // 1024} KiB, {figures['large']} large {sizes['large'][1] // 1024} KiB with 500 "
+        f"Observations: every {args.large_every}th)",
+        f"  throughput: {figures['throughput_rps']} calls/s",
+        f"  latency: p50 {lat['p50']} ms, p95 {lat['p95']} ms, p99 {lat['p99']} ms, p99.9 {lat['p999']} ms, "
+        f"max {lat['max']} ms",
+        f"  errors: {figures['errors']} (statuses {figures['statuses']}, socket {figures['socket_errors']}, "
+        f"200 without cards {figures['no_cards']})",
+        f"  memory per worker: peak RSS {mem['peak_rss_per_worker']} MiB (PSS {mem['peak_pss_per_worker']} MiB); "
+        f"mean RSS first {mem['window_s']} s {mem['first_window_mean_rss']} MiB, last {mem['window_s']} s "
+        f"{mem['last_window_mean_rss']} MiB ({mem['growth_percent']:+}%); {mem['workers_seen']} worker processes "
+        f"seen, {figures['worker_boots']} boots in the log",
+        f"  CPU (% of one core; the machine has {os.cpu_count()}): service {cpu['service']}%, wrk {cpu['wrk']}%, "
+        f"this driver {cpu['driver']}%, other processes {cpu['others']}%",
+        f"  tokens: {figures['tokens_signed']} ES384 JWTs signed before the run in {figures['signing_s']} s "
+        f"(warm-up rate {figures['warmup_rate']} calls/s)",
+    ]
+    kill = figures["kill"]
+    if kill is not None:
+        replaced = kill["replaced_after_s"]
+        lines += [
+            f"  kill: worker {kill['pid']} SIGKILLed at {kill['at_s']:.1f} s with {kill['in_flight']} call(s) in "
+            f"flight; replaced after {'never' if replaced is None else f'{replaced:.2f} s'}; failed calls: "
+            f"{figures['errors']}",
+            f"  calls answered per second: {figures['per_second']}",
+        ]
+    lines.append("  verdict: " + "; ".join(f"{name}: {'met' if ok else 'NOT MET'}" for name, ok in verdicts(figures)))
+    return lines
+
+
+def verdicts(figures: dict[str, Any]) -> list[tuple[str, bool]]:
+    kill, mem = figures["kill"], figures["memory_mib"]
+    if kill is not None:
+        errors = ("failures only in flight", figures["errors"] <= kill["in_flight"] and not figures["exhausted"])
+        restarted = ("worker replaced", kill["replaced_after_s"] is not None)
+        return [errors, restarted]
+    return [
+        ("zero errors", figures["errors"] == 0 and not figures["exhausted"]),
+        (f"p99 < {P99_TARGET_MS:.0f} ms", figures["latency_ms"]["p99"] < P99_TARGET_MS),
+        (f"memory flat (< {FLAT_MEMORY_PERCENT:.0f}% growth)",
+         mem["growth_percent"] is not None and mem["growth_percent"] < FLAT_MEMORY_PERCENT),
+    ]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mode", choices=("steady", "kill"), default="steady")
+    parser.add_argument("--duration", type=float, help="seconds of load (default 300; kill mode 60)")
+    parser.add_argument("--warmup", type=int, default=5, help="seconds of load before the measured run")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent connections")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (CDS_WORKERS)")
+    parser.add_argument("--large-every", type=int, default=5, help="every n-th call is a 500-Observation patient")
+    parser.add_argument("--max-requests", type=int, help="override gunicorn's max_requests (0: never recycle)")
+    parser.add_argument("--kill-at", type=float, default=0.5, help="kill mode: when, as a fraction of the run")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir (gunicorn log, bodies)")
+    args = parser.parse_args(argv)
+    if args.duration is None:
+        args.duration = 60.0 if args.mode == "kill" else 300.0
+    if token_lifetime(args) > MAX_TOKEN_LIFETIME_S:
+        parser.error(f"runs longer than {MAX_TOKEN_LIFETIME_S - 300 - args.warmup} s need tokens living longer "
+                     "than CDS_JWT_MAX_LIFETIME_S allows")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if shutil.which("wrk") is None:
+        print("run.py: wrk is not installed (make wrk, or apt-get install wrk)", file=sys.stderr)
+        return 2
+    figures = measure(args)
+    print("\n".join(report(figures, args)), flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
+    return 0 if all(ok for name, ok in verdicts(figures) if name.startswith(("zero errors", "failures"))) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
