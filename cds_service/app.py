@@ -14,12 +14,13 @@ from flask import Flask
 from flask_cors import CORS
 
 from cds_service import api
-from cds_service.api import errors
+from cds_service.api import errors, telemetry
 from cds_service.cards.catalogue import load_catalogue
 from cds_service.config import Settings
 from cds_service.feedback.store import FeedbackStore, SqliteFeedbackStore
 from cds_service.hooks.evaluate import Services
 from cds_service.hooks.orders import OrderTemplates
+from cds_service.observability import configure_logging
 from cds_service.rules import REGISTRY
 from cds_service.rules.registry import RegisteredRule
 from cds_service.support.clock import Clock, SystemClock
@@ -61,7 +62,9 @@ def create_app(
 ) -> Flask:
     """Create the Flask app; tests pass settings, a registry, a fixed clock and sequential ids."""
     settings = settings or Settings.from_env()
+    configure_logging(settings.log_level)
     app = Flask(__name__)
+    telemetry.install(app)  # first, so its timer starts before and its log line is written after every other hook
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.config["SETTINGS"] = settings
     app.extensions["nxp2_cds"] = build_services(

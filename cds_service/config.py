@@ -76,6 +76,12 @@ def _directory(raw: str) -> Path:
     return Path(raw).expanduser()
 
 
+def _bind(raw: str) -> str:
+    if not re.fullmatch(r"(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}", raw) or int(raw.rsplit(":", 1)[1]) > 65535:
+        raise ValueError("expected HOST:PORT, e.g. 127.0.0.1:8080")
+    return raw
+
+
 def _env_field(name: str, parse: Callable[[str], Any], default: Any, doc: str) -> Any:
     """Declare a setting read from `name`; the metadata drives parsing and the documentation table."""
     return field(default=default, metadata={"env": name, "parse": parse, "doc": doc})
@@ -116,11 +122,25 @@ class Settings:
     metrics_enabled: bool = _env_field(
         "CDS_METRICS", _boolean, True, "Serve Prometheus metrics on /metrics.",
     )
+    bind: str = _env_field(
+        "CDS_BIND", _bind, "127.0.0.1:8080",
+        "HOST:PORT gunicorn listens on (deploy/gunicorn.conf.py); use 0.0.0.0:8080 inside a container. "
+        "`make run` passes HOST and PORT instead.",
+    )
+    workers: int = _env_field(
+        "CDS_WORKERS", _positive_int, 2,
+        "Number of gunicorn worker processes (deploy/gunicorn.conf.py); `make run WORKERS=n` overrides it.",
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read every `CDS_*` variable; raise SettingsError naming the first malformed one."""
         env = os.environ if environ is None else environ
+        known = {setting.metadata["env"] for setting in fields(cls)}
+        # A misspelt variable would otherwise be ignored silently and its default used.
+        unknown = sorted(name for name in env if name.startswith("CDS_") and name not in known)
+        if unknown:
+            raise SettingsError(f"{unknown[0]} is not a known setting; the known ones are in deploy/.env.example")
         values: dict[str, Any] = {}
         for setting in fields(cls):
             name = setting.metadata["env"]
@@ -147,13 +167,29 @@ class Settings:
     def feedback_db(self) -> Path:
         return self.data_dir / "feedback.sqlite3"
 
+    @property
+    def metrics_dir(self) -> Path:
+        """Where gunicorn workers share their Prometheus counters (multiprocess mode)."""
+        return self.data_dir / "prometheus"
+
     def describe(self) -> dict[str, str]:
         """Return every setting as text for the start-up banner (no secrets are held here)."""
         return {setting.metadata["env"]: str(getattr(self, setting.name)) for setting in fields(self)}
 
 
+def _as_text(value: Any) -> str:
+    """Render a default as it would be written in the environment (paths relative to the checkout)."""
+    if isinstance(value, Path):
+        return str(value.relative_to(PROJECT_ROOT)) if value.is_relative_to(PROJECT_ROOT) else str(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return ",".join(str(part) for part in value)
+    return str(value)
+
+
 def documented_settings() -> list[tuple[str, str, str]]:
     """Return (variable, default, description) for every setting, for docs and the .env.example test."""
     return [
-        (s.metadata["env"], str(s.default), s.metadata["doc"]) for s in fields(Settings)
+        (s.metadata["env"], _as_text(s.default), s.metadata["doc"]) for s in fields(Settings)
     ]

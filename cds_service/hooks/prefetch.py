@@ -25,9 +25,12 @@ class ResolvedData:
 def _entries(value: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     if value.get("resourceType") != "Bundle":
         return [value]
+    entries = value.get("entry")
+    if not isinstance(entries, list):  # a malformed Bundle is data we cannot use, not a crash
+        return []
     return [
         entry["resource"]
-        for entry in value.get("entry") or []
+        for entry in entries
         if isinstance(entry, Mapping) and isinstance(entry.get("resource"), Mapping)
     ]
 
