@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 WORKERS ?= 2
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint docs bench clean
 
 $(BIN)/activate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ lint: $(VENV)/.test-installed
 
 test: lint
 	$(BIN)/pytest
+
+# Regenerate the README settings table and deploy/.env.example from the Settings in cds_service/config.py.
+docs: $(BIN)/activate
+	$(BIN)/nxp2-cds docs
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

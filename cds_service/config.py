@@ -105,7 +105,8 @@ class Settings:
     )
     data_dir: Path = _env_field(
         "CDS_DATA_DIR", _directory, PROJECT_ROOT / "var",
-        "Folder for the embedded SQLite stores (feedback, JWT replay cache).",
+        "Folder for the embedded SQLite stores (feedback, JWT replay cache) and the gunicorn workers' shared "
+        "Prometheus files (prometheus/, emptied at each start).",
     )
     max_body_bytes: int = _env_field(
         "CDS_MAX_BODY_BYTES", _positive_int, 5_000_000, "Largest request body accepted (413 above it).",
