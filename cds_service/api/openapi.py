@@ -6,6 +6,7 @@ Request schemas are the models in validation mode (what we accept), response sch
 
 from __future__ import annotations
 
+from importlib import metadata
 from typing import Any
 
 from pydantic import BaseModel
@@ -44,6 +45,13 @@ def _schemas(models: list[tuple[type[BaseModel], JsonSchemaMode]]) -> tuple[dict
     """Return {(model, mode): reference} and the component schemas for the models."""
     refs, document = models_json_schema(models, ref_template=REF)
     return {model.__name__ + mode: ref for (model, mode), ref in refs.items()}, document.get("$defs", {})
+
+
+def _version() -> str:
+    try:
+        return metadata.version("nxp2-cds")
+    except metadata.PackageNotFoundError:  # running from a checkout that was never installed
+        return "0.0.0"
 
 
 def _json(schema: dict[str, Any], example: Any = None) -> dict[str, Any]:
@@ -99,7 +107,8 @@ def openapi_document(definitions: list[ServiceDefinition], *, jwt_required: bool
     ])
     service_ids = [definition.id for definition in definitions]
     # A hook no service here serves is a 400: say so in the schema, so schema-valid requests are served.
-    schemas["HookRequest"]["properties"]["hook"]["enum"] = sorted({definition.hook for definition in definitions})
+    if definitions:
+        schemas["HookRequest"]["properties"]["hook"]["enum"] = sorted({d.hook for d in definitions})
     service_id = {
         "name": "service_id", "in": "path", "required": True,
         "description": "The id of a CDS service, from the discovery response.",
@@ -160,7 +169,7 @@ def openapi_document(definitions: list[ServiceDefinition], *, jwt_required: bool
         "openapi": "3.1.0",
         "info": {
             "title": "nxp2-cds",
-            "version": "0.1.0",
+            "version": _version(),
             "description": "CDS Hooks 2.0 service for anti-NXP2 antibody-positive myositis (patient-view, "
                            "advisory cards only). Error bodies are FHIR OperationOutcome resources.",
         },

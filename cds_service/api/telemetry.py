@@ -17,6 +17,8 @@ from cds_service.observability import Metrics
 log = logging.getLogger("cds_service.request")
 
 UNMATCHED = "<unmatched>"  # 404/405 before routing: one label value, not one per probed path
+# Any token is a valid HTTP method: the others share one label, so a client cannot create series at will.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def metrics() -> Metrics:
@@ -32,9 +34,10 @@ def _finish(response: Response) -> Response:
     duration = time.perf_counter() - getattr(g, "started_at", time.perf_counter())
     route = request.url_rule.rule if request.url_rule is not None else UNMATCHED
     service = (request.view_args or {}).get("service_id", "")
+    method = request.method if request.method in METHODS else "OTHER"
     wired = metrics()
-    wired.requests.labels(route, request.method, str(response.status_code)).inc()
-    wired.latency.labels(route, request.method).observe(duration)
+    wired.requests.labels(route, method, str(response.status_code)).inc()
+    wired.latency.labels(route, method).observe(duration)
     for card_id in getattr(g, "card_ids", ()):
         wired.cards.labels(service, card_id).inc()
     for outcome in getattr(g, "feedback_outcomes", ()):
@@ -42,7 +45,7 @@ def _finish(response: Response) -> Response:
 
     fields: dict[str, Any] = {
         "route": route,
-        "method": request.method,
+        "method": method,
         "status": response.status_code,
         "duration_ms": round(duration * 1000, 2),
     }

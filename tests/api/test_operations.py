@@ -197,3 +197,11 @@ def test_creating_many_apps_installs_one_log_handler(tmp_path: Path, capsys: pyt
     capsys.readouterr()
     apps[-1].test_client().get("/healthz")
     assert len(request_lines(capsys.readouterr().err)) == 1
+
+
+def test_an_invented_method_does_not_become_a_label(client: FlaskClient) -> None:
+    for method in ("BREW", "WHEN", "XYZZY"):
+        assert client.open("/cds-services", method=method).status_code == 405
+    values = samples(client)
+    assert values['cds_http_requests_total{method="OTHER",route="<unmatched>",status="405"}'] == 3
+    assert not any("BREW" in name for name in values)
