@@ -138,8 +138,12 @@ class Settings:
         """Read every `CDS_*` variable; raise SettingsError naming the first malformed one."""
         env = os.environ if environ is None else environ
         known = {setting.metadata["env"] for setting in fields(cls)}
-        # A misspelt variable would otherwise be ignored silently and its default used.
-        unknown = sorted(name for name in env if name.startswith("CDS_") and name not in known)
+        # A misspelt variable would otherwise be ignored silently and its default used. CDS_TEST_* belong
+        # to the test suite, not to the service.
+        unknown = sorted(
+            name for name in env
+            if name.startswith("CDS_") and not name.startswith("CDS_TEST_") and name not in known
+        )
         if unknown:
             raise SettingsError(f"{unknown[0]} is not a known setting; the known ones are in deploy/.env.example")
         values: dict[str, Any] = {}

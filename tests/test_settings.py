@@ -85,7 +85,7 @@ def test_a_misspelt_variable_stops_start_up() -> None:
 
 
 def test_other_variables_are_ignored() -> None:
-    assert Settings.from_env({"PATH": "/bin", "CDSX": "1"}) == Settings()
+    assert Settings.from_env({"PATH": "/bin", "CDSX": "1", "CDS_TEST_PG_BINDIR": "/usr/lib"}) == Settings()
 
 
 def test_a_malformed_value_stops_create_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
