@@ -18,13 +18,14 @@ $(VENV)/.test-installed: $(BIN)/activate
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
+# HOST, PORT and WORKERS reach gunicorn as CDS_BIND and CDS_WORKERS, so the banner shows what runs.
+RUN_ENV = CDS_MODE=$${CDS_MODE:-development} CDS_PUBLIC_BASE_URL=$${CDS_PUBLIC_BASE_URL:-http://$(HOST):$(PORT)} \
+	CDS_BIND=$(HOST):$(PORT) CDS_WORKERS=$(WORKERS)
+
 run: $(BIN)/activate
 	mkdir -p var
-	CDS_MODE=$${CDS_MODE:-development} CDS_PUBLIC_BASE_URL=$${CDS_PUBLIC_BASE_URL:-http://$(HOST):$(PORT)} \
-		$(BIN)/nxp2-cds settings
-	CDS_MODE=$${CDS_MODE:-development} CDS_PUBLIC_BASE_URL=$${CDS_PUBLIC_BASE_URL:-http://$(HOST):$(PORT)} \
-		$(BIN)/gunicorn --config deploy/gunicorn.conf.py --bind $(HOST):$(PORT) --workers $(WORKERS) \
-		'cds_service.wsgi:app'
+	$(RUN_ENV) $(BIN)/nxp2-cds settings
+	$(RUN_ENV) $(BIN)/gunicorn --config deploy/gunicorn.conf.py 'cds_service.wsgi:app'
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check cds_service tests

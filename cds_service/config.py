@@ -126,11 +126,11 @@ class Settings:
     bind: str = _env_field(
         "CDS_BIND", _bind, "127.0.0.1:8080",
         "HOST:PORT gunicorn listens on (deploy/gunicorn.conf.py); use 0.0.0.0:8080 inside a container. "
-        "`make run` passes HOST and PORT instead.",
+        "`make run HOST=... PORT=...` sets it.",
     )
     workers: int = _env_field(
         "CDS_WORKERS", _positive_int, 2,
-        "Number of gunicorn worker processes (deploy/gunicorn.conf.py); `make run WORKERS=n` overrides it.",
+        "Number of gunicorn worker processes (deploy/gunicorn.conf.py); `make run WORKERS=n` sets it.",
     )
 
     @classmethod

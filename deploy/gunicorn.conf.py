@@ -24,7 +24,7 @@ from cds_service.observability import mark_process_dead, prepare_multiprocess_di
 
 prepare_multiprocess_dir(_metrics_dir)
 
-bind = _settings.bind  # `make run` passes --bind $(HOST):$(PORT), which wins
+bind = _settings.bind  # `make run` sets CDS_BIND from HOST and PORT
 workers = _settings.workers
 worker_class = "sync"
 timeout = 30
