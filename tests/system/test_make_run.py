@@ -6,6 +6,7 @@ the whole process group. A few seconds: gunicorn loads the app once and forks.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -55,6 +56,12 @@ class Server:
     process: subprocess.Popen[str]
     stdout: str = ""
     stderr: str = ""
+
+
+def kill_group(process: subprocess.Popen[str]) -> None:
+    """Kill what is left of the process group we started (make, its shell, gunicorn and its workers)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 def stop(process: subprocess.Popen[str]) -> tuple[str, str]:
@@ -178,7 +185,23 @@ def test_start_up_was_announced_and_logs_are_json(server: Server) -> None:
 
 
 def test_a_malformed_setting_stops_make_run(tmp_path: Path) -> None:
-    process = make_run(free_port(), clean_env(CDS_DATA_DIR=str(tmp_path), CDS_WORKERS="zero"))
-    _, err = process.communicate(timeout=60)
+    process = make_run(free_port(), clean_env(CDS_DATA_DIR=str(tmp_path), CDS_MAX_BODY_BYTES="lots"))
+    try:
+        _, err = process.communicate(timeout=60)
+    finally:
+        kill_group(process)  # never leave a server behind, even when it wrongly started
+    assert process.returncode != 0
+    assert "CDS_MAX_BODY_BYTES='lots' is not valid" in err
+
+
+def test_a_malformed_setting_stops_gunicorn_itself(tmp_path: Path) -> None:
+    env = clean_env(CDS_DATA_DIR=str(tmp_path), CDS_WORKERS="zero", CDS_BIND=f"127.0.0.1:{free_port()}")
+    process = subprocess.Popen([str(BIN / "gunicorn"), "--config", "deploy/gunicorn.conf.py", "cds_service.wsgi:app"],
+                               cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    try:
+        _, err = process.communicate(timeout=60)
+    finally:
+        kill_group(process)
     assert process.returncode != 0
     assert "CDS_WORKERS='zero' is not valid" in err
