@@ -98,8 +98,10 @@ EXAMPLE_FEEDBACK = {
 }
 
 
-def openapi_document(definitions: list[ServiceDefinition], *, jwt_required: bool = True) -> dict[str, Any]:
-    """Return the OpenAPI 3.1 document for a deployment serving `definitions`."""
+def openapi_document(
+    definitions: list[ServiceDefinition], *, jwt_required: bool = True, base_url: str | None = None
+) -> dict[str, Any]:
+    """Return the OpenAPI 3.1 document for a deployment serving `definitions` at `base_url`."""
     refs, schemas = _schemas([
         (HookRequest, "validation"), (FeedbackRequest, "validation"),
         (DiscoveryResponse, "serialization"), (CdsResponse, "serialization"),
@@ -165,7 +167,7 @@ def openapi_document(definitions: list[ServiceDefinition], *, jwt_required: bool
         }},
     }
     outcome = refs["OperationOutcomeserialization"]
-    return {
+    document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
             "title": "nxp2-cds",
@@ -186,4 +188,7 @@ def openapi_document(definitions: list[ServiceDefinition], *, jwt_required: bool
             }},
         },
     }
+    if base_url:
+        document["servers"] = [{"url": base_url}]
+    return document
 

@@ -36,4 +36,7 @@ def openapi() -> Response:
     """Describe every endpoint of this deployment as OpenAPI 3.1."""
     settings = current_app.config["SETTINGS"]
     definitions = services().catalogue.service_definitions()
-    return json_response(openapi_document(definitions, jwt_required=not settings.development))
+    document = openapi_document(
+        definitions, jwt_required=not settings.development, base_url=settings.public_base_url
+    )
+    return json_response(document)

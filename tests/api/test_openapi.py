@@ -43,6 +43,7 @@ def validator(document: dict[str, Any], schema: dict[str, Any]) -> Any:
 
 def test_the_document_is_valid_openapi_3_1(document: dict[str, Any]) -> None:
     assert document["openapi"] == "3.1.0"
+    assert document["servers"] == [{"url": "http://127.0.0.1:8080"}]  # CDS_PUBLIC_BASE_URL
     OPENAPI_31_VALIDATOR.validate(document)
     for name, schema in document["components"]["schemas"].items():
         assert jsonschema_rs.meta.is_valid(schema), name
