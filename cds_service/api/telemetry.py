@@ -19,6 +19,7 @@ log = logging.getLogger("cds_service.request")
 UNMATCHED = "<unmatched>"  # 404/405 before routing: one label value, not one per probed path
 # Any token is a valid HTTP method: the others share one label, so a client cannot create series at will.
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+ID_CHARS = 128  # ids come from the client: a UUID fits, a flood does not
 
 
 def metrics() -> Metrics:
@@ -50,8 +51,8 @@ def _finish(response: Response) -> Response:
         "duration_ms": round(duration * 1000, 2),
     }
     optional = {
-        "hookInstance": getattr(g, "hook_instance", None),
-        "service": service or None,
+        "hookInstance": str(getattr(g, "hook_instance", ""))[:ID_CHARS],
+        "service": service[:ID_CHARS],
         "cards": getattr(g, "card_ids", None),
         "iss": getattr(g, "jwt_iss", None),
         "tenant": getattr(g, "jwt_tenant", None),
