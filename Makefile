@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 WORKERS ?= 2
 
-.PHONY: run test lint bench clean postgres-server fhir-server
+.PHONY: run test lint docs bench clean postgres-server fhir-server
 
 $(BIN)/activate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,13 +21,14 @@ $(VENV)/.test-installed: $(BIN)/activate
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
+# HOST, PORT and WORKERS reach gunicorn as CDS_BIND and CDS_WORKERS, so the banner shows what runs.
+RUN_ENV = CDS_MODE=$${CDS_MODE:-development} CDS_PUBLIC_BASE_URL=$${CDS_PUBLIC_BASE_URL:-http://$(HOST):$(PORT)} \
+	CDS_BIND=$(HOST):$(PORT) CDS_WORKERS=$(WORKERS)
+
 run: $(BIN)/activate
 	mkdir -p var
-	CDS_MODE=$${CDS_MODE:-development} CDS_PUBLIC_BASE_URL=$${CDS_PUBLIC_BASE_URL:-http://$(HOST):$(PORT)} \
-		$(BIN)/nxp2-cds settings
-	CDS_MODE=$${CDS_MODE:-development} CDS_PUBLIC_BASE_URL=$${CDS_PUBLIC_BASE_URL:-http://$(HOST):$(PORT)} \
-		$(BIN)/gunicorn --config deploy/gunicorn.conf.py --bind $(HOST):$(PORT) --workers $(WORKERS) \
-		'cds_service.wsgi:app'
+	$(RUN_ENV) $(BIN)/nxp2-cds settings
+	$(RUN_ENV) $(BIN)/gunicorn --config deploy/gunicorn.conf.py 'cds_service.wsgi:app'
 
 $(FHIR_VENV)/.installed: $(FHIR_REQUIREMENTS)
 	$(PYTHON) -m venv $(FHIR_VENV)
@@ -59,6 +60,9 @@ postgres-server:
 		echo "postgres-server: the storage tests need PostgreSQL: sudo apt-get install postgresql" \
 			"(or set CDS_TEST_PG_BINDIR to a folder with initdb, pg_ctl and postgres)"; exit 1; \
 	fi
+# Regenerate the README settings table and deploy/.env.example from the Settings in cds_service/config.py.
+docs: $(BIN)/activate
+	$(BIN)/nxp2-cds docs
 
 clean:
 	rm -rf $(VENV) $(FHIR_VENV) var .pytest_cache .mypy_cache .ruff_cache
