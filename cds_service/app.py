@@ -17,6 +17,7 @@ from cds_service import api
 from cds_service.api import errors
 from cds_service.cards.catalogue import load_catalogue
 from cds_service.config import Settings
+from cds_service.facts.valuesets import load_valuesets
 from cds_service.feedback.store import FeedbackStore, SqliteFeedbackStore
 from cds_service.hooks.evaluate import Services
 from cds_service.hooks.orders import OrderTemplates
@@ -37,9 +38,11 @@ def build_services(
     store: FeedbackStore | None = None,
     catalogue_dir: Path | None = None,
 ) -> Services:
-    """Load and check the catalogue and build the service layer's collaborators."""
+    """Load and check the catalogue and value sets and build the service layer's collaborators."""
     rules = REGISTRY if registry is None else registry
-    catalogue = load_catalogue(catalogue_dir or settings.catalogue_dir, rules)
+    root = catalogue_dir or settings.catalogue_dir
+    catalogue = load_catalogue(root, rules)
+    valuesets = load_valuesets(root / "valuesets")  # a bad file raises ValueSetError naming file and field
     suggestions = [s for entry in catalogue.rules.values() for s in entry.suggestions]
     return Services(
         catalogue=catalogue,
@@ -48,6 +51,7 @@ def build_services(
         store=store if store is not None else SqliteFeedbackStore(settings.feedback_db),
         clock=clock or SystemClock(),
         ids=ids or RandomIds(),
+        valuesets=valuesets,
     )
 
 
