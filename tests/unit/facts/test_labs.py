@@ -99,3 +99,18 @@ def test_the_loinc_oid_is_the_same_system() -> None:
 
 def test_results_of_unrelated_codes_are_not_facts() -> None:
     assert facts_of(lab("2951-2", 140, "mmol/L")).labs == ()  # sodium
+
+
+def test_results_built_on_the_hot_path_are_ordinary_frozen_lab_results() -> None:
+    import dataclasses
+
+    from cds_service.facts.model import LabResult
+
+    result = only_lab(lab("2276-4", 812, "ng/mL", id="f1"))
+    same = LabResult(
+        concept="ferritin", value=812.0, unit="ng/mL", effective=result.effective, status="final", ref=result.ref,
+        usable=True, problem=None, reference_low=None, reference_high=None, display_value="812 ng/mL",
+    )
+    assert type(result) is LabResult and result == same and hash(result) == hash(same)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.value = 1.0  # type: ignore[misc]
