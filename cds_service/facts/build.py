@@ -3,7 +3,8 @@
 Hand-written dict walking on purpose (style-guide principle 8, terminology.md section 5): validating every
 resource with fhir.resources costs about 35 times the JSON parse and FHIRPath about 400 times a dict walk, so
 the request path reads the few fields it needs from the orjson dicts. Every field is type-checked before it
-is used (a FHIR server or a client may send anything), and codes are matched with one dict lookup per
+is used (a FHIR server or a client may send anything), with exact `isinstance(x, dict)` checks: orjson gives
+dicts, and a check against the Mapping ABC costs several times more. Codes are matched with one dict lookup per
 coding, keyed by (system, code), built once at start-up by `valuesets.load_valuesets`.
 
 What counts (issue #4, clinical-evidence.md section 5.0):
@@ -176,10 +177,6 @@ def _fast_constructor(cls: type[T]) -> Callable[..., T]:
 
 _lab_result = _fast_constructor(LabResult)
 
-# Codes that needed the slow look-up, per ValueSets object (they are loaded once and live as long as the app).
-_MISSES: dict[int, dict[tuple[str, str], tuple[str, ...]]] = {}
-
-
 # --- the builder ----------------------------------------------------------------------------------------
 
 
@@ -189,7 +186,6 @@ class _Builder:
     def __init__(self, patient: Mapping[str, Any], now: datetime, valuesets: ValueSets) -> None:
         self.valuesets = valuesets
         self.by_code = valuesets.by_code
-        self.misses = _MISSES.setdefault(id(valuesets), {})
         self.antibody_text = valuesets.text_matchers.get(ANTIBODY)
         self.cutoffs = valuesets.cutoffs(ANTIBODY)
         self.now = now
@@ -248,20 +244,10 @@ class _Builder:
                 continue
             hit = self.by_code.get((system, code))
             if hit is None:
-                hit = self.lookup(system, code)
+                hit = self.valuesets.lookup(system, code)  # aliases, ICD-10-CM dots, prefixes; remembered
             if hit:
                 found = hit if not found else found + tuple(c for c in hit if c not in found)
         return found
-
-    def lookup(self, system: str, code: str) -> tuple[str, ...]:
-        """Slow path of `match` (system aliases, ICD-10-CM dots, prefixes), remembered per (system, code)."""
-        key = (system, code)
-        hit = self.misses.get(key)
-        if hit is None:
-            hit = self.valuesets.lookup(system, code)
-            if len(self.misses) < 4096:
-                self.misses[key] = hit
-        return hit
 
     def names_antibody(self, codeable: Any) -> bool:
         """True when code.text or a coding.display names anti-NXP2 (it has no standard code)."""
@@ -411,6 +397,11 @@ class _Builder:
         if problem is not None:
             self.issues.append(DataIssue(ANTIBODY, ref, problem))
         status_problem = self.status_problem(ANTIBODY, status, ref)
+        cutoff = None
+        quantity = holder.get("valueQuantity")
+        if intensity is not None and self.cutoffs is not None and isinstance(quantity, dict):
+            if units.normalise(_quantity_unit(quantity)) in {units.normalise(u) for u in self.cutoffs.units}:
+                cutoff = self.cutoffs.positive_above
         self.antibodies.append(AntibodyResult(
             positivity=state,
             effective=effective,
@@ -420,6 +411,7 @@ class _Builder:
             intensity=intensity,
             method=method,
             problem=problem or status_problem,
+            intensity_cutoff=cutoff,
         ))
 
     def finding(

@@ -194,12 +194,26 @@ class ValueSets:
     by_prefix: Mapping[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
     prefix_lengths: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
     text_matchers: Mapping[str, TextMatcher] = field(default_factory=dict)
+    # Results of the slow path of `lookup`, per (system, code) as sent: feeds repeat the same few codes.
+    _seen: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
 
     def kind(self, concept: str) -> ConceptKind:
         return CONCEPTS[concept]
 
     def lookup(self, system: str, code: str) -> tuple[str, ...]:
         """Return the concepts a coding belongs to (empty when none)."""
+        found = self.by_code.get((system, code))
+        if found is not None:
+            return found
+        key = (system, code)
+        seen = self._seen.get(key)
+        if seen is None:
+            seen = self._lookup(system, code)
+            if len(self._seen) < 4096:
+                self._seen[key] = seen
+        return seen
+
+    def _lookup(self, system: str, code: str) -> tuple[str, ...]:
         system = SYSTEM_ALIASES.get(system, system)
         key = normalise_code(system, code) if system == ICD10CM else code
         found = self.by_code.get((system, key))

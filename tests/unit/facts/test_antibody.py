@@ -112,6 +112,13 @@ def test_line_blot_intensity_against_the_configured_cut_off(value: float, expect
     assert (result.positivity, result.intensity, result.usable) == (expected, float(value), True)
 
 
+def test_the_cut_off_is_given_with_an_intensity_in_its_units_only() -> None:
+    blot = only_antibody(nxp2(valueQuantity={"value": 18}, interpretation=interpretation("POS")))
+    other = only_antibody(nxp2(valueQuantity=quantity(18, "SI", ucum=False), interpretation=interpretation("POS")))
+    text = only_antibody(nxp2(valueString="Positive"))
+    assert (blot.intensity_cutoff, other.intensity_cutoff, text.intensity_cutoff) == (25.0, None, None)
+
+
 def test_the_reference_range_wins_over_the_configured_cut_off() -> None:
     # Quest reports NXP-2 in SI units with a reference of < 11 SI (terminology.md 1a).
     ranged = {"high": {"value": 10.9, "unit": "SI"}, "text": "<11"}

@@ -162,7 +162,10 @@ def test_build_facts_never_raises_and_never_needs_the_safety_net(
     assert [i for i in facts.issues if i.concept == UNREADABLE_CONCEPT] == []
     for lab in facts.labs:
         assert lab.usable is (lab.problem is None)
-        assert lab.value is None or lab.problem in (None, "preliminary") or lab.problem.startswith("status")
+        # A value is kept only when the status alone is the problem (shown, never used).
+        assert lab.value is None or lab.problem in (None, "preliminary", "no status") or lab.problem.startswith(
+            "status"
+        )
     for result in facts.antibodies:
         assert not (result.usable and result.problem)
     for growth in facts.growth:
