@@ -397,11 +397,13 @@ class _Builder:
         if problem is not None:
             self.issues.append(DataIssue(ANTIBODY, ref, problem))
         status_problem = self.status_problem(ANTIBODY, status, ref)
-        cutoff = None
         quantity = holder.get("valueQuantity")
-        if intensity is not None and self.cutoffs is not None and isinstance(quantity, dict):
-            if units.normalise(_quantity_unit(quantity)) in {units.normalise(u) for u in self.cutoffs.units}:
-                cutoff = self.cutoffs.positive_above
+        cutoff = (
+            self.cutoffs.positive_above
+            if intensity is not None and self.cutoffs is not None and isinstance(quantity, dict)
+            and self.cutoffs.applies_to(_quantity_unit(quantity))
+            else None
+        )
         self.antibodies.append(AntibodyResult(
             positivity=state,
             effective=effective,

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Final
 
 from cds_service.facts.model import Positivity
-from cds_service.facts.units import normalise
 from cds_service.facts.valuesets import SNOMED, QuantityCutoffs
 
 POSITIVE, EQUIVOCAL, NEGATIVE = Positivity.POSITIVE, Positivity.EQUIVOCAL, Positivity.NEGATIVE
@@ -102,7 +101,7 @@ def from_range(value: float, low: float | None, high: float | None) -> Positivit
 
 def from_cutoffs(value: float, unit: str, cutoffs: QuantityCutoffs) -> Positivity | None:
     """Apply the value set's configured cut-off; None when it is not stated in this unit."""
-    if normalise(unit) not in {normalise(u) for u in cutoffs.units}:
+    if not cutoffs.applies_to(unit):
         return None
     if value > cutoffs.positive_above:
         return POSITIVE

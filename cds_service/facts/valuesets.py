@@ -123,6 +123,10 @@ class QuantityCutoffs(_Strict):
     equivocal_above: float | None = None
     source: Text
 
+    def applies_to(self, unit: str) -> bool:
+        """True when a value in `unit` is in the units the cut-off is stated in."""
+        return units.normalise(unit) in {units.normalise(u) for u in self.units}
+
 
 class GrowthSettings(_Strict):
     pair_within_days: int = Field(gt=0)  # weight and height taken at most this far apart make a BMI
