@@ -176,6 +176,7 @@ def _fast_constructor(cls: type[T]) -> Callable[..., T]:
 
 
 _lab_result = _fast_constructor(LabResult)
+_resource_ref = _fast_constructor(ResourceRef)
 
 # --- the builder ----------------------------------------------------------------------------------------
 
@@ -281,10 +282,13 @@ class _Builder:
         if not concepts:
             self.components(obs, status)
             return
-        ref = ResourceRef("Observation", _str(obs.get("id")))
+        ref = _resource_ref("Observation", _str(obs.get("id")))
         effective = _effective(obs)
         for concept in concepts:
-            self.observed(concept, obs, status, effective, ref, obs)
+            if CONCEPTS[concept] == "lab":
+                self.lab(concept, obs, status, effective, ref)
+            else:
+                self.observed(concept, obs, status, effective, ref, obs)
 
     def components(self, obs: Mapping[str, Any], status: str) -> None:
         """A panel sent as one Observation with a component per analyte (line blots often are)."""
@@ -330,8 +334,9 @@ class _Builder:
     ) -> None:
         value, display, problem, conversion, unit = self.read_quantity(concept, holder)
         low = high = None
-        if conversion is not None and "referenceRange" in holder:
-            low, high = _reference_range(concept, holder, conversion, unit)
+        ranges = holder.get("referenceRange") if conversion is not None else None
+        if ranges:
+            low, high = _reference_range(concept, ranges, conversion, unit)  # type: ignore[arg-type]
         if problem is None and effective is None:
             problem = "no date"
         if problem is not None:
@@ -679,11 +684,10 @@ def _raw_range(holder: Mapping[str, Any]) -> tuple[float | None, float | None]:
 
 
 def _reference_range(
-    concept: str, holder: Mapping[str, Any], value_conversion: units.Conversion, value_unit: str
+    concept: str, ranges: Any, value_conversion: units.Conversion, value_unit: str
 ) -> tuple[float | None, float | None]:
     """Return the first referenceRange in the canonical unit (a limit in an unknown unit is dropped)."""
-    ranges = holder.get("referenceRange")
-    first = ranges[0] if isinstance(ranges, list) and ranges else None
+    first = ranges[0] if isinstance(ranges, list) else None
     if not isinstance(first, dict):
         return None, None
     return (
