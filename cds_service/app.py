@@ -47,11 +47,11 @@ def build_services(
     return Services(
         catalogue=catalogue,
         registry=rules,
+        valuesets=valuesets,
         orders=OrderTemplates(suggestions),
         store=store if store is not None else SqliteFeedbackStore(settings.feedback_db),
         clock=clock or SystemClock(),
         ids=ids or RandomIds(),
-        valuesets=valuesets,
     )
 
 

@@ -34,11 +34,11 @@ class Services:
 
     catalogue: Catalogue
     registry: Mapping[str, RegisteredRule]
+    valuesets: ValueSets
     orders: OrderTemplates
     store: FeedbackStore
     clock: Clock
     ids: IdSource
-    valuesets: ValueSets
 
 
 @dataclass(frozen=True)
