@@ -18,6 +18,10 @@ $(VENV)/.test-installed: $(BIN)/activate
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
+# Median in-process evaluation time against the JSON parse, for 50, 500 and 5,000 Observations.
+bench: $(BIN)/activate
+	$(BIN)/python bench/evaluation.py
+
 run: $(BIN)/activate
 	mkdir -p var
 	CDS_MODE=$${CDS_MODE:-development} CDS_PUBLIC_BASE_URL=$${CDS_PUBLIC_BASE_URL:-http://$(HOST):$(PORT)} \
@@ -33,10 +37,6 @@ lint: $(VENV)/.test-installed
 
 test: lint
 	$(BIN)/pytest
-
-# Median in-process evaluation time against the JSON parse, for 50, 500 and 5,000 Observations.
-bench: $(BIN)/activate
-	$(BIN)/python bench/evaluation.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
