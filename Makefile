@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 WORKERS ?= 2
 
-.PHONY: run test lint bench clean postgres-server fhir-server load load-kill wrk
+.PHONY: run test lint docs bench clean postgres-server fhir-server load load-kill wrk
 
 $(BIN)/activate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,13 +21,18 @@ $(VENV)/.test-installed: $(BIN)/activate
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
+# Median in-process evaluation time against the JSON parse, for 50, 500 and 5,000 Observations.
+bench: $(BIN)/activate
+	$(BIN)/python bench/evaluation.py
+
+# HOST, PORT and WORKERS reach gunicorn as CDS_BIND and CDS_WORKERS, so the banner shows what runs.
+RUN_ENV = CDS_MODE=$${CDS_MODE:-development} CDS_PUBLIC_BASE_URL=$${CDS_PUBLIC_BASE_URL:-http://$(HOST):$(PORT)} \
+	CDS_BIND=$(HOST):$(PORT) CDS_WORKERS=$(WORKERS)
+
 run: $(BIN)/activate
 	mkdir -p var
-	CDS_MODE=$${CDS_MODE:-development} CDS_PUBLIC_BASE_URL=$${CDS_PUBLIC_BASE_URL:-http://$(HOST):$(PORT)} \
-		$(BIN)/nxp2-cds settings
-	CDS_MODE=$${CDS_MODE:-development} CDS_PUBLIC_BASE_URL=$${CDS_PUBLIC_BASE_URL:-http://$(HOST):$(PORT)} \
-		$(BIN)/gunicorn --config deploy/gunicorn.conf.py --bind $(HOST):$(PORT) --workers $(WORKERS) \
-		'cds_service.wsgi:app'
+	$(RUN_ENV) $(BIN)/nxp2-cds settings
+	$(RUN_ENV) $(BIN)/gunicorn --config deploy/gunicorn.conf.py 'cds_service.wsgi:app'
 
 $(FHIR_VENV)/.installed: $(FHIR_REQUIREMENTS)
 	$(PYTHON) -m venv $(FHIR_VENV)
@@ -40,7 +45,7 @@ fhir-server: $(BIN)/activate $(FHIR_VENV)/.installed
 	$(BIN)/python scripts/fhir_server.py --port $(FHIR_PORT) $(if $(FHIR_LOAD),--load $(FHIR_LOAD))
 
 lint: $(VENV)/.test-installed
-	$(BIN)/ruff check cds_service tests scripts
+	$(BIN)/ruff check cds_service tests scripts bench
 	$(BIN)/mypy cds_service
 	$(BIN)/lint-imports
 
@@ -59,6 +64,9 @@ postgres-server:
 		echo "postgres-server: the storage tests need PostgreSQL: sudo apt-get install postgresql" \
 			"(or set CDS_TEST_PG_BINDIR to a folder with initdb, pg_ctl and postgres)"; exit 1; \
 	fi
+# Regenerate the README settings table and deploy/.env.example from the Settings in cds_service/config.py.
+docs: $(BIN)/activate
+	$(BIN)/nxp2-cds docs
 
 # Load figures (docs/performance.md): gunicorn with production settings (JWT, SQLite) driven by wrk from
 # another process, 8 clients, 5 minutes by default (`make load DURATION=60`); `make load-kill` SIGKILLs a

@@ -14,13 +14,15 @@ from flask import Flask
 from flask_cors import CORS
 
 from cds_service import api
-from cds_service.api import errors, security
+from cds_service.api import errors, security, telemetry
 from cds_service.cards.catalogue import load_catalogue
 from cds_service.config import Settings
+from cds_service.facts.valuesets import load_valuesets
 from cds_service.feedback.store import FeedbackStore
 from cds_service.hooks.evaluate import Services
 from cds_service.hooks.orders import OrderTemplates
 from cds_service.hooks.prefetch import FhirAccess, check_templates
+from cds_service.observability import configure_logging
 from cds_service.rules import REGISTRY
 from cds_service.rules.registry import RegisteredRule
 from cds_service.storage.stores import Stores, open_stores
@@ -40,9 +42,11 @@ def build_services(
     catalogue_dir: Path | None = None,
     stores: Stores | None = None,
 ) -> Services:
-    """Load and check the catalogue and build the service layer's collaborators."""
+    """Load and check the catalogue and value sets and build the service layer's collaborators."""
     rules = REGISTRY if registry is None else registry
-    catalogue = load_catalogue(catalogue_dir or settings.catalogue_dir, rules)
+    root = catalogue_dir or settings.catalogue_dir
+    catalogue = load_catalogue(root, rules)
+    valuesets = load_valuesets(root / "valuesets")  # a bad file raises ValueSetError naming file and field
     suggestions = [s for entry in catalogue.rules.values() for s in entry.suggestions]
     clock = clock or SystemClock()
     stores = stores or open_stores(settings, clock)
@@ -51,6 +55,7 @@ def build_services(
     return Services(
         catalogue=catalogue,
         registry=rules,
+        valuesets=valuesets,
         orders=OrderTemplates(suggestions),
         store=store if store is not None else stores.feedback,
         clock=clock,
@@ -70,7 +75,9 @@ def create_app(
 ) -> Flask:
     """Create the Flask app; tests pass settings, a registry, a fixed clock and sequential ids."""
     settings = settings or Settings.from_env()
+    configure_logging(settings.log_level)
     app = Flask(__name__)
+    telemetry.install(app)  # first, so its timer starts before and its log line is written after every other hook
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.config["SETTINGS"] = settings
     clock = clock or SystemClock()
