@@ -1,34 +1,30 @@
 """Build the load test's patient-view requests from the fixture Bundles: full prefetch, small and large.
 
-A fixture Bundle (a collection of one patient's resources) becomes a `patient-view` request whose prefetch
-has every key of the service's templates: the Patient, and a searchset Bundle per search key (empty when
-the patient has none of that type). A large request is a fixture patient padded to 500 Observations of
+A fixture Bundle (a collection of one patient's resources) becomes a `patient-view` request with every
+prefetch key of the service's templates filled, by the code of `nxp2-cds request FILE`
+(cds_service/tools/hook_request.py). A large request is a fixture patient padded to 500 Observations of
 routine lab results and vital signs (LOINC codes and UCUM units of docs/terminology.md), one panel every
 two weeks going back from the fixture's own date, values drawn around normal ranges with a fixed seed.
-
-Written here because the `nxp2-cds request FILE` command of the ops work had not landed when this was.
 """
 
 from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-# Prefetch key -> resource type, as in cards/services/nxp2-myositis.yaml.
-SEARCH_KEYS = {
-    "observations": "Observation",
-    "conditions": "Condition",
-    "procedures": "Procedure",
-    "diagnosticReports": "DiagnosticReport",
-    "imagingStudies": "ImagingStudy",
-}
-BASE = "https://ehr.example.org/fhir"
+from cds_service.cards.catalogue import load_catalogue
+from cds_service.config import Settings
+from cds_service.protocol import ServiceDefinition
+from cds_service.rules import REGISTRY
+from cds_service.tools.hook_request import build_request
+
 # The hook instance is a placeholder the load generator replaces with a fresh UUID per request.
 HOOK_INSTANCE = "00000000-0000-4000-8000-HOOKINSTANCE"
+SERVICE_ID = "nxp2-myositis"
 LARGE_OBSERVATIONS = 500
 FIXTURE_NOW = datetime(2026, 11, 17, 8, 30)  # a week before the fixtures' reference date
 
@@ -49,32 +45,15 @@ PANEL = (
 )
 
 
-def _bundle_resources(bundle: Mapping[str, Any]) -> list[dict[str, Any]]:
+def service_definition() -> ServiceDefinition:
+    """Return the discovery entry of the service, from the catalogue (its prefetch templates)."""
+    catalogue = load_catalogue(Settings().catalogue_dir, REGISTRY)
+    return next(d for d in catalogue.service_definitions() if d.id == SERVICE_ID)
+
+
+def resources(bundle: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Return the resources of a Bundle's entries."""
     return [entry["resource"] for entry in bundle.get("entry", []) if "resource" in entry]
-
-
-def searchset(resources: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """Return a searchset Bundle of `resources`, each a match, as a FHIR server answers a search."""
-    entries = [
-        {"fullUrl": f"{BASE}/{r['resourceType']}/{r['id']}", "resource": r, "search": {"mode": "match"}}
-        for r in resources
-    ]
-    return {"resourceType": "Bundle", "type": "searchset", "total": len(entries), "entry": entries}
-
-
-def hook_request(resources: list[dict[str, Any]]) -> dict[str, Any]:
-    """Return a patient-view request with full prefetch for one patient's resources."""
-    patient = next(r for r in resources if r["resourceType"] == "Patient")
-    prefetch: dict[str, Any] = {"patient": patient}
-    for key, resource_type in SEARCH_KEYS.items():
-        prefetch[key] = searchset(r for r in resources if r["resourceType"] == resource_type)
-    return {
-        "hook": "patient-view",
-        "hookInstance": HOOK_INSTANCE,
-        "fhirServer": BASE,
-        "context": {"userId": "Practitioner/load-test", "patientId": patient["id"]},
-        "prefetch": prefetch,
-    }
 
 
 def _observation(patient_id: str, n: int, row: tuple[Any, ...], when: datetime, rng: random.Random) -> dict[str, Any]:
@@ -123,8 +102,13 @@ def padded(resources: list[dict[str, Any]], total: int = LARGE_OBSERVATIONS, see
 
 def load_requests(fixtures: Path, large_every: int = 21) -> tuple[list[bytes], list[bytes]]:
     """Return (small, large) request bodies: every fixture as is, and every `large_every`-th one padded."""
-    paths = sorted(fixtures.glob("*.json"))
-    bundles = [_bundle_resources(json.loads(p.read_text())) for p in paths]
-    small = [json.dumps(hook_request(b), separators=(",", ":")).encode() for b in bundles]
-    large = [json.dumps(hook_request(padded(b)), separators=(",", ":")).encode() for b in bundles[::large_every]]
+    definition = service_definition()
+    bundles = [json.loads(p.read_text()) for p in sorted(fixtures.glob("*.json"))]
+
+    def body(bundle: dict[str, Any]) -> bytes:
+        request = build_request(bundle, definition, user_id="Practitioner/load-test", hook_instance=HOOK_INSTANCE)
+        return json.dumps(request, separators=(",", ":")).encode()
+
+    small = [body(b) for b in bundles]
+    large = [body({**b, "entry": [{"resource": r} for r in padded(resources(b))]}) for b in bundles[::large_every]]
     return small, large

@@ -18,23 +18,25 @@ from cds_service.protocol import HookRequest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts" / "load"))
 
-from bodies import HOOK_INSTANCE, SEARCH_KEYS, load_requests  # noqa: E402
+from bodies import HOOK_INSTANCE, load_requests, service_definition  # noqa: E402
 from procstat import established_connections, memory_kib  # noqa: E402
 
 
 def test_every_fixture_becomes_a_valid_call_with_full_prefetch_and_some_are_padded_to_500_observations() -> None:
     small, large = load_requests(ROOT / "fhir_fixtures")
+    keys = set(service_definition().prefetch or {})
+    assert keys == {"patient", "observations", "conditions", "procedures", "diagnosticReports", "imagingStudies"}
     assert len(small) == len(list((ROOT / "fhir_fixtures").glob("*.json"))) and len(large) >= 4
     for raw in small + large:
         assert raw.count(b"HOOKINSTANCE") == 1
         body = json.loads(raw)
         request = HookRequest.model_validate(body)
         assert request.hookInstance == HOOK_INSTANCE and request.prefetch is not None
-        assert set(request.prefetch) == {"patient", *SEARCH_KEYS}
+        assert set(request.prefetch) == keys
         assert request.prefetch["patient"]["id"] == request.context.patientId  # type: ignore[index]
-        for key in SEARCH_KEYS:
+        for key in keys - {"patient"}:
             bundle: dict[str, Any] = request.prefetch[key]  # type: ignore[assignment]
-            assert bundle["type"] == "searchset" and bundle["total"] == len(bundle["entry"])
+            assert bundle["type"] == "searchset" and bundle["total"] == len(bundle.get("entry", []))
     for raw in large:
         entries = json.loads(raw)["prefetch"]["observations"]["entry"]
         assert len(entries) == 500
