@@ -42,6 +42,29 @@ def cpu_seconds(pid: int, *, reaped_children: bool = False) -> float:
     return ticks / CLK_TCK
 
 
+def cpu_snapshot() -> dict[int, tuple[str, float]]:
+    """Return pid -> (command, own CPU seconds) for every process (a reaped child's time is not counted:
+    it may have run before the snapshot)."""
+    found = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                pid = int(entry.name)
+                command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                found[pid] = (command.strip()[:80] or "[kernel thread]", cpu_seconds(pid))
+            except (OSError, ValueError, IndexError):
+                continue
+    return found
+
+
+def top_others(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]], ours: set[int],
+               seconds: float, count: int = 3) -> list[tuple[str, int]]:
+    """Return the `count` other processes that used most CPU between two snapshots, in % of one core."""
+    used = [(after[pid][0], after[pid][1] - before.get(pid, ("", 0.0))[1]) for pid in after if pid not in ours]
+    used.sort(key=lambda item: -item[1])
+    return [(command, round(cpu / seconds * 100)) for command, cpu in used[:count] if cpu / seconds >= 0.01]
+
+
 def machine_busy_seconds() -> float:
     """Return the CPU seconds all cores spent on anything but idle and iowait since boot."""
     values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]

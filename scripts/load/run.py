@@ -41,8 +41,10 @@ from procstat import (  # noqa: E402
     MemorySampler,
     children,
     cpu_seconds,
+    cpu_snapshot,
     established_connections,
     machine_busy_seconds,
+    top_others,
 )
 from tokens import TestIssuer, sign_pool  # noqa: E402
 
@@ -209,12 +211,14 @@ def server_cpu_seconds(server: Gunicorn) -> float:
     return total
 
 
-def pool_size(rate: float, duration_s: float) -> int:
-    """Return how many tokens to sign: 2.5 times the warm-up's rate over the run, and a margin.
+def pool_size(calls: int, service_cpu_s: float, duration_s: float) -> int:
+    """Return how many tokens to sign: enough for the most calls the service could answer in the run.
 
-    The machine is shared: a warm-up slowed by another process must not leave the run short of tokens.
+    From the warm-up's service CPU time per call: the rate if the service had every core to itself, so a
+    warm-up slowed by another process on this shared machine cannot leave the run short of tokens.
     """
-    return int(rate * duration_s * 2.5) + 1000
+    ceiling = (os.cpu_count() or 1) / max(service_cpu_s / max(calls, 1), 1e-4)
+    return int(ceiling * duration_s * 1.5) + 1000
 
 
 def token_lifetime(args: argparse.Namespace) -> int:
@@ -232,21 +236,29 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     audience = f"http://127.0.0.1:{server.port}{SERVICE_PATH}"
     lifetime = token_lifetime(args)
     try:
-        warm = run_wrk(run, server, sign_pool(run.issuer, audience, 1000 * args.warmup, lifetime), args.warmup, None)
+        warm_tokens = sign_pool(run.issuer, audience, 1000 * args.warmup, lifetime)
+        warm_cpu = server_cpu_seconds(server)
+        warm = run_wrk(run, server, warm_tokens, args.warmup, None)
+        warm_cpu = server_cpu_seconds(server) - warm_cpu
         warm_rate = warm["requests"] / (warm["duration_us"] / 1e6)
         warm_errors = count_errors(warm)
         if warm_errors or warm["exhausted"]:
             raise SystemExit(f"the warm-up failed: {warm_errors} errors, statuses {warm['statuses']}; "
                              f"gunicorn log: {server.log}")
         signing = time.monotonic()
-        tokens = sign_pool(run.issuer, audience, pool_size(warm_rate, args.duration), lifetime)
+        tokens = sign_pool(run.issuer, audience, pool_size(warm["requests"], warm_cpu, args.duration), lifetime)
         signing_s = time.monotonic() - signing
         kill = KillRecord() if args.mode == "kill" else None
         sampler = MemorySampler(server.process.pid)
         cpu_machine, cpu_server, cpu_self = machine_busy_seconds(), server_cpu_seconds(server), _self_cpu()
+        processes = cpu_snapshot()
+        load_before = os.getloadavg()
         sampler.start()
         result = run_wrk(run, server, tokens, args.duration, kill)
         sampler.stop()
+        ours = {os.getpid(), server.process.pid, *server.workers(), *(pid for _, s in sampler.samples for pid in s)}
+        others = top_others(processes, cpu_snapshot(), ours, result["duration_us"] / 1e6)
+        load_after = os.getloadavg()
         cpu = {
             "machine_s": machine_busy_seconds() - cpu_machine,
             "service_s": server_cpu_seconds(server) - cpu_server,
@@ -261,6 +273,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "tokens_signed": len(tokens), "signing_s": round(signing_s, 1), "warmup_rate": round(warm_rate, 1),
         "body_bytes": run.body_sizes, "worker_boots": log_text.count("Booting worker"),
         "kill": None if kill is None else kill.__dict__,
+        "top_other_processes": others, "loadavg_1min": [round(load_before[0], 2), round(load_after[0], 2)],
     })
     if kill is not None:
         figures["per_second"] = _per_second(result)
@@ -334,7 +347,7 @@ def summarise(result: dict[str, Any], sampler: MemorySampler, cpu: dict[str, flo
             "samples": len(samples),
         },
         "cpu_percent_of_one_core": {k.removesuffix("_s"): round(v / seconds * 100) for k, v in cpu.items()}
-        | {"others": round((cpu["machine_s"] - cpu["service_s"] - cpu["wrk_s"] - cpu["driver_s"]) / seconds * 100)},
+        | {"others": max(0, round((2 * cpu["machine_s"] - sum(cpu.values())) / seconds * 100))},
     }
 
 
@@ -359,7 +372,9 @@ def report(figures: dict[str, Any], args: argparse.Namespace) -> list[str]:
         f"{mem['last_window_mean_rss']} MiB ({mem['growth_percent']:+}%); {mem['workers_seen']} worker processes "
         f"seen, {figures['worker_boots']} boots in the log",
         f"  CPU (% of one core; the machine has {os.cpu_count()}): service {cpu['service']}%, wrk {cpu['wrk']}%, "
-        f"this driver {cpu['driver']}%, other processes {cpu['others']}%",
+        f"this driver {cpu['driver']}%, other processes {cpu['others']}% (most: "
+        + (", ".join(f"{command} {percent}%" for command, percent in figures["top_other_processes"]) or "none")
+        + f"); 1-min load average {figures['loadavg_1min'][0]} before, {figures['loadavg_1min'][1]} after",
         f"  tokens: {figures['tokens_signed']} ES384 JWTs signed before the run in {figures['signing_s']} s "
         f"(warm-up rate {figures['warmup_rate']} calls/s)",
     ]
