@@ -51,7 +51,7 @@ def cpu_snapshot() -> dict[int, tuple[str, float]]:
             try:
                 pid = int(entry.name)
                 command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-                found[pid] = (command.strip()[:80] or "[kernel thread]", cpu_seconds(pid))
+                found[pid] = (" ".join(command.split())[:80] or "[kernel thread]", cpu_seconds(pid))
             except (OSError, ValueError, IndexError):
                 continue
     return found
