@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 WORKERS ?= 2
 
-.PHONY: run test lint bench clean postgres-server fhir-server
+.PHONY: run test lint bench clean postgres-server fhir-server chromium
 
 $(BIN)/activate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,13 +21,11 @@ $(VENV)/.test-installed: $(BIN)/activate
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
+# The service under gunicorn plus, in development mode, a demo FHIR server with every fixture patient
+# (sekmet on 127.0.0.1:$(FHIR_PORT), installed into .venv-fhir on first use) and the demo EHR at /demo.
 run: $(BIN)/activate
 	mkdir -p var
-	CDS_MODE=$${CDS_MODE:-development} CDS_PUBLIC_BASE_URL=$${CDS_PUBLIC_BASE_URL:-http://$(HOST):$(PORT)} \
-		$(BIN)/nxp2-cds settings
-	CDS_MODE=$${CDS_MODE:-development} CDS_PUBLIC_BASE_URL=$${CDS_PUBLIC_BASE_URL:-http://$(HOST):$(PORT)} \
-		$(BIN)/gunicorn --config deploy/gunicorn.conf.py --bind $(HOST):$(PORT) --workers $(WORKERS) \
-		'cds_service.wsgi:app'
+	$(BIN)/python scripts/run_dev.py --host $(HOST) --port $(PORT) --workers $(WORKERS) --fhir-port $(FHIR_PORT)
 
 $(FHIR_VENV)/.installed: $(FHIR_REQUIREMENTS)
 	$(PYTHON) -m venv $(FHIR_VENV)
@@ -44,7 +42,7 @@ lint: $(VENV)/.test-installed
 	$(BIN)/mypy cds_service
 	$(BIN)/lint-imports
 
-test: lint postgres-server $(FHIR_VENV)/.installed
+test: lint postgres-server chromium $(FHIR_VENV)/.installed
 	$(BIN)/pytest
 
 # The storage tests start a throw-away PostgreSQL server (tests/storage/pgserver.py) from these binaries;
@@ -58,6 +56,16 @@ postgres-server:
 	else \
 		echo "postgres-server: the storage tests need PostgreSQL: sudo apt-get install postgresql" \
 			"(or set CDS_TEST_PG_BINDIR to a folder with initdb, pg_ctl and postgres)"; exit 1; \
+	fi
+
+# The browser tests drive Debian's chromium through Playwright (never a browser Playwright downloads).
+chromium:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "chromium: installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "chromium: the browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; \
 	fi
 
 clean:
