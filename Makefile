@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 WORKERS ?= 2
 
-.PHONY: run test lint bench clean postgres-server fhir-server chromium
+.PHONY: run test lint docs bench clean postgres-server fhir-server chromium
 
 $(BIN)/activate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,11 +21,15 @@ $(VENV)/.test-installed: $(BIN)/activate
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
-# The service under gunicorn plus, in development mode, a demo FHIR server with every fixture patient
-# (sekmet on 127.0.0.1:$(FHIR_PORT), installed into .venv-fhir on first use) and the demo EHR at /demo.
+# HOST, PORT and WORKERS reach gunicorn as CDS_BIND and CDS_WORKERS, so the banner shows what runs.
+RUN_ENV = CDS_MODE=$${CDS_MODE:-development} CDS_PUBLIC_BASE_URL=$${CDS_PUBLIC_BASE_URL:-http://$(HOST):$(PORT)} \
+	CDS_BIND=$(HOST):$(PORT) CDS_WORKERS=$(WORKERS)
+
+# In development mode scripts/run_dev.py also starts a demo FHIR server holding every fixture patient (sekmet
+# on 127.0.0.1:$(FHIR_PORT), installed into .venv-fhir on first use) for the demo EHR at /demo.
 run: $(BIN)/activate
 	mkdir -p var
-	$(BIN)/python scripts/run_dev.py --host $(HOST) --port $(PORT) --workers $(WORKERS) --fhir-port $(FHIR_PORT)
+	$(RUN_ENV) $(BIN)/python scripts/run_dev.py --fhir-port $(FHIR_PORT)
 
 $(FHIR_VENV)/.installed: $(FHIR_REQUIREMENTS)
 	$(PYTHON) -m venv $(FHIR_VENV)
@@ -57,6 +61,10 @@ postgres-server:
 		echo "postgres-server: the storage tests need PostgreSQL: sudo apt-get install postgresql" \
 			"(or set CDS_TEST_PG_BINDIR to a folder with initdb, pg_ctl and postgres)"; exit 1; \
 	fi
+
+# Regenerate the README settings table and deploy/.env.example from the Settings in cds_service/config.py.
+docs: $(BIN)/activate
+	$(BIN)/nxp2-cds docs
 
 # The browser tests drive Debian's chromium through Playwright (never a browser Playwright downloads).
 chromium:

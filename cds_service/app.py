@@ -14,13 +14,14 @@ from flask import Flask
 from flask_cors import CORS
 
 from cds_service import api
-from cds_service.api import demo, errors, security
+from cds_service.api import demo, errors, security, telemetry
 from cds_service.cards.catalogue import load_catalogue
 from cds_service.config import Settings
 from cds_service.feedback.store import FeedbackStore
 from cds_service.hooks.evaluate import Services
 from cds_service.hooks.orders import OrderTemplates
 from cds_service.hooks.prefetch import FhirAccess, check_templates
+from cds_service.observability import configure_logging
 from cds_service.rules import REGISTRY
 from cds_service.rules.registry import RegisteredRule
 from cds_service.storage.stores import Stores, open_stores
@@ -70,7 +71,9 @@ def create_app(
 ) -> Flask:
     """Create the Flask app; tests pass settings, a registry, a fixed clock and sequential ids."""
     settings = settings or Settings.from_env()
+    configure_logging(settings.log_level)
     app = Flask(__name__)
+    telemetry.install(app)  # first, so its timer starts before and its log line is written after every other hook
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.config["SETTINGS"] = settings
     clock = clock or SystemClock()

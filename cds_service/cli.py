@@ -1,9 +1,12 @@
-"""The `nxp2-cds` command: print settings, evaluate a FHIR Bundle offline."""
+"""The `nxp2-cds` command: print the settings, regenerate their docs, build a request from a FHIR Bundle."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+
+import orjson
 
 from cds_service.auth.demo import DEMO_ISSUER
 from cds_service.auth.trust import trusted_issuers
@@ -16,13 +19,22 @@ DEVELOPMENT_WARNING = """\
   ************************************************************************************"""
 
 
-def _settings(_: argparse.Namespace) -> int:
+def _fail(message: str) -> int:
+    print(f"nxp2-cds: {message}", file=sys.stderr)
+    return 2
+
+
+def _settings(args: argparse.Namespace) -> int:
+    from cds_service.tools import settings_docs
+
+    if args.markdown:
+        print(settings_docs.settings_table(), end="")
+        return 0
     try:
         settings = Settings.from_env()
         issuers = sorted(trusted_issuers(settings))
     except SettingsError as error:
-        print(f"nxp2-cds: {error}", file=sys.stderr)
-        return 2
+        return _fail(str(error))
     banner = "DEVELOPMENT MODE: calls without a JWT are accepted" if settings.development else "production mode"
     if settings.development:
         print(DEVELOPMENT_WARNING)
@@ -34,10 +46,52 @@ def _settings(_: argparse.Namespace) -> int:
     return 0
 
 
+def _docs(_: argparse.Namespace) -> int:
+    from cds_service.tools import settings_docs
+
+    for path in settings_docs.write():
+        print(f"rewrote {path}")
+    return 0
+
+
+def _request(args: argparse.Namespace) -> int:
+    from cds_service.cards.catalogue import CatalogueError, load_catalogue
+    from cds_service.rules import REGISTRY
+    from cds_service.tools.hook_request import BundleError, build_request
+
+    try:
+        catalogue = load_catalogue(Settings.from_env().catalogue_dir, REGISTRY)
+        bundle = orjson.loads(Path(args.bundle).read_bytes())
+    except (SettingsError, CatalogueError, OSError, orjson.JSONDecodeError) as error:
+        return _fail(str(error))
+    ids = list(catalogue.services) if args.service is None else [args.service]
+    if len(ids) != 1 or catalogue.service(ids[0]) is None:
+        return _fail(f"name one service with --service (known: {', '.join(catalogue.services)})")
+    definition = next(d for d in catalogue.service_definitions() if d.id == ids[0])
+    try:
+        request = build_request(bundle, definition, user_id=args.user)
+    except BundleError as error:
+        return _fail(f"{args.bundle}: {error}")
+    sys.stdout.write(orjson.dumps(request, option=orjson.OPT_INDENT_2).decode() + "\n")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nxp2-cds", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("settings", help="print the settings read from CDS_* variables").set_defaults(run=_settings)
+    settings = commands.add_parser("settings", help="print the settings read from CDS_* variables")
+    settings.add_argument("--markdown", action="store_true", help="print the README table of every setting")
+    settings.set_defaults(run=_settings)
+    commands.add_parser(
+        "docs", help="regenerate the README settings table and deploy/.env.example from config.py"
+    ).set_defaults(run=_docs)
+    request = commands.add_parser(
+        "request", help="print a CDS Hooks request whose prefetch holds a FHIR Bundle's resources"
+    )
+    request.add_argument("bundle", help="a FHIR collection or searchset Bundle (JSON file)")
+    request.add_argument("--service", help="the service id (default: the only service in the catalogue)")
+    request.add_argument("--user", default="Practitioner/example", help="context.userId (default: %(default)s)")
+    request.set_defaults(run=_request)
     args = parser.parse_args(argv)
     result: int = args.run(args)
     return result

@@ -269,6 +269,12 @@ def _networks(raw: str) -> tuple[str, ...]:
     return tuple(str(ipaddress.ip_network(part, strict=False)) for part in _words(raw))
 
 
+def _bind(raw: str) -> str:
+    if not re.fullmatch(r"(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}", raw) or int(raw.rsplit(":", 1)[1]) > 65535:
+        raise ValueError("expected HOST:PORT, e.g. 127.0.0.1:8080")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting of the service. Build it with `Settings.from_env()`, or directly in tests."""
@@ -287,7 +293,8 @@ class Settings:
     )
     data_dir: Path = _env_field(
         "CDS_DATA_DIR", _directory, PROJECT_ROOT / "var",
-        "Folder for the embedded SQLite stores (feedback, JWT replay cache).",
+        "Folder for the embedded SQLite stores (feedback, JWT replay cache) and the gunicorn workers' shared "
+        "Prometheus files (prometheus/, emptied at each start).",
     )
     max_body_bytes: int = _env_field(
         "CDS_MAX_BODY_BYTES", _positive_int, 5_000_000, "Largest request body accepted (413 above it).",
@@ -416,11 +423,29 @@ class Settings:
         "CDS_CARD_AUDIT", _boolean, False,
         "Keep an audit log of the cards shown for each hookInstance (card ids and indicators, no patient values).",
     )
+    bind: str = _env_field(
+        "CDS_BIND", _bind, "127.0.0.1:8080",
+        "HOST:PORT gunicorn listens on (deploy/gunicorn.conf.py); use 0.0.0.0:8080 inside a container. "
+        "`make run HOST=... PORT=...` sets it.",
+    )
+    workers: int = _env_field(
+        "CDS_WORKERS", _positive_int, 2,
+        "Number of gunicorn worker processes (deploy/gunicorn.conf.py); `make run WORKERS=n` sets it.",
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read every `CDS_*` variable; raise SettingsError naming the first malformed one."""
         env = os.environ if environ is None else environ
+        known = {setting.metadata["env"] for setting in fields(cls)}
+        # A misspelt variable would otherwise be ignored silently and its default used. CDS_TEST_* belong
+        # to the test suite, not to the service.
+        unknown = sorted(
+            name for name in env
+            if name.startswith("CDS_") and not name.startswith("CDS_TEST_") and name not in known
+        )
+        if unknown:
+            raise SettingsError(f"{unknown[0]} is not a known setting; the known ones are in deploy/.env.example")
         values: dict[str, Any] = {}
         for setting in fields(cls):
             name = setting.metadata["env"]
@@ -448,6 +473,11 @@ class Settings:
     def feedback_db(self) -> Path:
         return self.data_dir / "feedback.sqlite3"
 
+    @property
+    def metrics_dir(self) -> Path:
+        """Where gunicorn workers share their Prometheus counters (multiprocess mode)."""
+        return self.data_dir / "prometheus"
+
     def describe(self) -> dict[str, str]:
         """Return every setting as text for the start-up banner, secrets hidden."""
         shown: dict[str, str] = {}
@@ -464,8 +494,19 @@ def _show(value: Any) -> str:
     return str(value)
 
 
+def _as_text(value: Any) -> str:
+    """Render a default as it would be written in the environment (paths relative to the checkout)."""
+    if isinstance(value, Path):
+        return str(value.relative_to(PROJECT_ROOT)) if value.is_relative_to(PROJECT_ROOT) else str(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return ",".join(str(part) for part in value)
+    return str(value)
+
+
 def documented_settings() -> list[tuple[str, str, str]]:
     """Return (variable, default, description) for every setting, for docs and the .env.example test."""
     return [
-        (s.metadata["env"], str(s.default), s.metadata["doc"]) for s in fields(Settings)
+        (s.metadata["env"], _as_text(s.default), s.metadata["doc"]) for s in fields(Settings)
     ]

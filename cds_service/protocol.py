@@ -12,18 +12,35 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
+from pydantic.config import JsonDict
 
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
-# Absolute http(s) URLs only: the spec requires absolute URLs for source, link and icon.
-AbsoluteUrl = Annotated[str, StringConstraints(min_length=1, pattern=r"^https?://[^\s]+$")]
+# Absolute http(s) URLs only: the spec requires absolute URLs for source, link and icon. Patterns use only
+# ASCII classes, so Python and the JSON Schema (ECMA-262) readers agree: Python's \s and \d also match
+# Unicode spaces and digits.
+URL_PATTERN = r"^https?://[!-~]+$"
+AbsoluteUrl = Annotated[str, StringConstraints(min_length=1, pattern=URL_PATTERN)]
 
-RFC3339 = r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
+RFC3339 = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+
+
+def _json_integer(value: Any) -> Any:
+    """Take a JSON integer as JSON Schema defines it (3.0 and 1e23 are integers), but not true or "3"."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# orjson reads integers beyond 64 bits as floats, hence the conversion before the strict check.
+JsonInt = Annotated[int, BeforeValidator(_json_integer), Field(strict=True)]
 
 
 def _no_empty_object(value: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -47,16 +64,40 @@ class OutModel(WireModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
 
-Extension = Annotated[dict[str, Any] | None, AfterValidator(_no_empty_object)]
+Extension = Annotated[
+    dict[str, Any] | None,
+    AfterValidator(_no_empty_object),
+    WithJsonSchema({"anyOf": [{"type": "object", "minProperties": 1}, {"type": "null"}]}),
+]
+
+# The spec's conditional rules, also written into the JSON Schema (OpenAPI) so that the published schema
+# accepts exactly what the validators below accept.
+SERVER_WITH_TOKEN: JsonDict = {"anyOf": [
+    {"required": ["fhirServer"], "properties": {"fhirServer": {"type": "string"}}},
+    {"properties": {"fhirAuthorization": {"type": "null"}}},
+]}
+REASON_OR_COMMENT: JsonDict = {"anyOf": [
+    {"required": ["reason"], "properties": {"reason": {"type": "object"}}},
+    {"required": ["userComment"], "properties": {"userComment": {"type": "string"}}},
+]}
+ACCEPTED_WITH_SUGGESTIONS: JsonDict = {"anyOf": [
+    {"properties": {"outcome": {"const": "overridden"}}},
+    {"required": ["acceptedSuggestions"],
+     "properties": {"acceptedSuggestions": {"type": "array"}, "overrideReason": {"type": "null"}}},
+]}
 
 
 # --- Request -------------------------------------------------------------------------------------------
 
 
+# RFC 6750 section 2.1 b64token: the only characters a bearer token may have in an Authorization header.
+BearerToken = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9\-._~+/]+=*$", max_length=8192)]
+
+
 class FhirAuthorization(WireModel):
-    access_token: NonEmpty
+    access_token: BearerToken
     token_type: Literal["Bearer"]
-    expires_in: int = Field(ge=0)
+    expires_in: JsonInt = Field(ge=0)
     scope: NonEmpty
     subject: NonEmpty
     patient: NonEmpty | None = None
@@ -79,6 +120,8 @@ class PatientViewContext(WireModel):
 
 class HookRequest(WireModel):
     """The body of `POST /cds-services/{id}`."""
+
+    model_config = ConfigDict(json_schema_extra=SERVER_WITH_TOKEN)
 
     hook: NonEmpty
     hookInstance: NonEmpty
@@ -192,6 +235,8 @@ class ReasonCoding(WireModel):
 
 
 class OverrideReasonFeedback(WireModel):
+    model_config = ConfigDict(json_schema_extra=REASON_OR_COMMENT)
+
     reason: ReasonCoding | None = None
     userComment: NonEmpty | None = None
 
@@ -203,11 +248,15 @@ class OverrideReasonFeedback(WireModel):
 
 
 class FeedbackItem(WireModel):
+    model_config = ConfigDict(json_schema_extra=ACCEPTED_WITH_SUGGESTIONS)
+
     card: NonEmpty
     outcome: Literal["accepted", "overridden"]
     acceptedSuggestions: Annotated[list[AcceptedSuggestion], Field(min_length=1)] | None = None
     overrideReason: OverrideReasonFeedback | None = None
-    outcomeTimestamp: Annotated[str, StringConstraints(pattern=RFC3339)]
+    outcomeTimestamp: Annotated[
+        str, StringConstraints(pattern=RFC3339), Field(json_schema_extra={"format": "date-time"})
+    ]
 
     @field_validator("outcomeTimestamp")
     @classmethod
@@ -232,3 +281,29 @@ class FeedbackResponse(OutModel):
     stored: int = Field(description="Items newly stored by this request.")
     duplicates: int = Field(description="Items already stored before (the same item sent again).")
     unknownCards: int = Field(description="Items for a card uuid this service never issued (stored, marked).")
+
+
+# --- Errors --------------------------------------------------------------------------------------------
+
+
+class Issue(OutModel):
+    severity: Literal["fatal", "error", "warning", "information"]
+    code: NonEmpty = Field(description="FHIR IssueType code, e.g. invalid, not-found, incomplete, login.")
+    diagnostics: NonEmpty
+
+
+class OperationOutcome(OutModel):
+    """The body of every error response (FHIR R4 OperationOutcome, reduced to what we send)."""
+
+    resourceType: Literal["OperationOutcome"]
+    issue: Annotated[list[Issue], Field(min_length=1)]
+
+
+# --- Operations ----------------------------------------------------------------------------------------
+
+
+class Health(OutModel):
+    """The `/healthz` body: 200 when every dependency answers, 503 otherwise."""
+
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, Literal["ok", "unreachable"]]

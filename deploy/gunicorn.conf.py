@@ -1,10 +1,31 @@
 """gunicorn settings for the CDS service. CDS clients expect an answer in about 500 ms, so a request
-that is still running after `timeout` seconds is a stuck worker, not a slow answer."""
+that is still running after `timeout` seconds is a stuck worker, not a slow answer.
+
+Settings come from the same `CDS_*` variables as the app (a malformed one stops start-up here). Workers
+share their Prometheus counters through files in `<CDS_DATA_DIR>/prometheus`, emptied at every start.
+"""
 
 import os
+import sys
 
-bind = os.environ.get("CDS_BIND", "0.0.0.0:8080")  # noqa: S104  (inside a container; make run passes --bind)
-workers = int(os.environ.get("CDS_WORKERS", "2"))
+from cds_service.config import Settings, SettingsError
+
+try:
+    _settings = Settings.from_env()
+except SettingsError as error:
+    sys.exit(f"nxp2-cds: {error}")
+
+# Must be set before prometheus_client is first imported (it picks its value store at import time); the
+# app is loaded after this file, in the master (preload_app), before the workers fork.
+_metrics_dir = _settings.metrics_dir
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_metrics_dir)
+
+from cds_service.observability import mark_process_dead, prepare_multiprocess_dir  # noqa: E402
+
+prepare_multiprocess_dir(_metrics_dir)
+
+bind = _settings.bind  # `make run` sets CDS_BIND from HOST and PORT
+workers = _settings.workers
 worker_class = "sync"
 timeout = 30
 graceful_timeout = 20
@@ -13,6 +34,25 @@ max_requests = 5000
 max_requests_jitter = 500
 # Load the app once in the master so a bad catalogue or setting stops start-up before workers fork.
 preload_app = True
-accesslog = "-"
+# No gunicornc control socket: unused here, and it would be shared by every instance under $HOME.
+control_socket_disable = True
+# The app writes one JSON line per request (with hookInstance, status and duration), so gunicorn's own
+# access log would only repeat it; gunicorn's messages go through the same JSON formatter on stderr.
+accesslog = None
 errorlog = "-"
-access_log_format = '{"remote": "%(h)s", "request": "%(m)s %(U)s", "status": %(s)s, "duration_ms": %(M)s}'
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "root": {"level": "INFO", "handlers": ["json"]},
+    "loggers": {
+        "gunicorn.error": {"level": "INFO", "handlers": [], "propagate": True},
+        "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": False},
+    },
+    "handlers": {"json": {"class": "cds_service.observability.StderrHandler", "formatter": "json"}},
+    "formatters": {"json": {"()": "cds_service.observability.JsonFormatter"}},
+}
+
+
+def child_exit(server: object, worker: object) -> None:
+    """Tell prometheus_client a worker died, so its live gauges stop being reported."""
+    mark_process_dead(worker.pid)  # type: ignore[attr-defined]

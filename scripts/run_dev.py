@@ -1,6 +1,6 @@
 """`make run`: the service under gunicorn, with a demo FHIR server holding every fixture patient.
 
-    .venv/bin/python scripts/run_dev.py [--host 127.0.0.1] [--port 8080] [--workers 2] [--fhir-port 8090]
+    CDS_BIND=127.0.0.1:8080 CDS_WORKERS=2 .venv/bin/python scripts/run_dev.py [--fhir-port 8090] [--no-fhir]
 
 In development mode (the default here) it first starts a real FHIR R4 server (sekmet, installed into
 .venv-fhir/ on first use) on 127.0.0.1:<fhir-port>, without authentication, and loads each fixture of
@@ -72,16 +72,14 @@ def start_fhir_server(port: int, fixtures: Path = FIXTURES) -> FhirServer:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080)
-    parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--fhir-port", type=int, default=int(os.environ.get("FHIR_PORT") or 8090))
     parser.add_argument("--no-fhir", action="store_true", help="do not start the demo FHIR server")
     args = parser.parse_args(argv)
 
     env = dict(os.environ)
     env["CDS_MODE"] = env.get("CDS_MODE") or "development"
-    env["CDS_PUBLIC_BASE_URL"] = env.get("CDS_PUBLIC_BASE_URL") or f"http://{args.host}:{args.port}"
+    env["CDS_BIND"] = env.get("CDS_BIND") or "127.0.0.1:8080"  # gunicorn.conf.py reads CDS_BIND and CDS_WORKERS
+    env["CDS_PUBLIC_BASE_URL"] = env.get("CDS_PUBLIC_BASE_URL") or f"http://{env['CDS_BIND']}"
     server: FhirServer | None = None
     if env["CDS_MODE"] != "development":
         _say("production mode: no demo FHIR server and no /demo page")
@@ -95,21 +93,20 @@ def main(argv: list[str] | None = None) -> int:
             _say(f"the demo FHIR server did NOT start: {error}")
             _say("the service starts without it; /demo shows no patients")
     try:
-        return _serve(args, env)
+        return _serve(env)
     finally:
         if server is not None:
             server.stop()
             _say("demo FHIR server stopped")
 
 
-def _serve(args: argparse.Namespace, env: dict[str, str]) -> int:
+def _serve(env: dict[str, str]) -> int:
     """Print the settings banner, run gunicorn until it exits, and return its exit code."""
     banner = subprocess.run([str(BIN / "nxp2-cds"), "settings"], env=env, check=False)
     if banner.returncode != 0:
         return banner.returncode
     gunicorn = subprocess.Popen(
-        [str(BIN / "gunicorn"), "--config", str(ROOT / "deploy" / "gunicorn.conf.py"),
-         "--bind", f"{args.host}:{args.port}", "--workers", str(args.workers), "cds_service.wsgi:app"],
+        [str(BIN / "gunicorn"), "--config", str(ROOT / "deploy" / "gunicorn.conf.py"), "cds_service.wsgi:app"],
         env=env, cwd=ROOT,
     )
 

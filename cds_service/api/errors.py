@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 from cds_service.api.responses import json_response
 from cds_service.hooks.errors import FeedbackNotStored, PrefetchUnavailable, UnknownService, UnsupportedHook
+from cds_service.protocol import Issue, OperationOutcome
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +42,10 @@ class Unauthorized(ApiError):
 
 
 def operation_outcome(status: int, code: str, message: str) -> Response:
-    body = {
-        "resourceType": "OperationOutcome",
-        "issue": [{"severity": "error", "code": code, "diagnostics": message}],
-    }
-    return json_response(body, status)
+    body = OperationOutcome(
+        resourceType="OperationOutcome", issue=[Issue(severity="error", code=code, diagnostics=message or "error")]
+    )
+    return json_response(body.dump(), status)
 
 
 # Domain exception -> (status, OperationOutcome issue code). Statuses are chosen by type, never by text.

@@ -21,7 +21,3 @@ def test_prefetch_templates_use_only_the_cds_hooks_query_subset(real_app: Flask)
     for template in service["prefetch"].values():
         assert "today()" not in template
         assert "{{context.patientId}}" in template
-
-
-def test_healthz(real_app: Flask) -> None:
-    assert real_app.test_client().get("/healthz").json == {"status": "ok"}

@@ -156,3 +156,14 @@ def test_an_internal_error_is_500_without_a_stack_trace(client: FlaskClient, mon
     response = post(client, hook_request())
     assert (response.status_code, _outcome(response)) == (500, "exception")
     assert b"Traceback" not in response.data and b"812" not in response.data
+
+
+def test_an_access_token_outside_the_bearer_token_alphabet_is_400(client: FlaskClient) -> None:
+    for token in ("tok\u00e9n", "two words", "ab\ncd"):
+        body = hook_request(fhirServer="https://ehr.example.org/fhir",
+                            fhirAuthorization={"access_token": token, "token_type": "Bearer", "expires_in": 60,
+                                               "scope": "patient/*.read", "subject": "cds"})
+        response = post(client, body)
+        assert response.status_code == 400, token
+        assert "fhirAuthorization.access_token" in response.json["issue"][0]["diagnostics"]
+        assert token.encode() not in response.data

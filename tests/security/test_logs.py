@@ -80,13 +80,14 @@ def access_line(log_format: str, headers: dict[str, str], path: str, query: str)
     return log_format % SafeAtoms(atoms)
 
 
-def test_the_gunicorn_access_log_format_holds_no_token() -> None:
+def test_gunicorn_writes_no_access_log_that_could_hold_a_token() -> None:
     config = runpy.run_path(str(PROJECT_ROOT / "deploy" / "gunicorn.conf.py"))
+    # The app logs one JSON line per request itself; gunicorn's access log is off and its logger silenced.
+    assert config["accesslog"] is None
+    assert config["logconfig_dict"]["loggers"]["gunicorn.access"] == {
+        "level": "WARNING", "handlers": [], "propagate": False}
     token = mint(ec_key())
     headers = bearer(token)
-    line = access_line(config["access_log_format"], headers, "/cds-services/nxp2-myositis", f"access_token={token}")
-    assert "/cds-services/nxp2-myositis" in line
-    assert token not in line and headers["Authorization"] not in line
-    # The control: a format that logs the header or the query string is caught.
+    # The control: had an access log format been set that logs the header or the query, the token would leak.
     for leaky in ('%(r)s', '%({authorization}i)s', '%(q)s'):
         assert token in access_line(leaky, headers, "/cds-services/nxp2-myositis", f"access_token={token}")

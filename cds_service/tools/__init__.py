@@ -1,0 +1,1 @@
+"""Developer tools behind the `nxp2-cds` command: settings documentation and requests built from fixtures."""

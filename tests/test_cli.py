@@ -1,0 +1,122 @@
+"""The `nxp2-cds` command: `request` turns a FHIR Bundle into a CDS Hooks call; `settings` and `docs`."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from flask import Flask
+
+from cds_service.cli import main
+from cds_service.tools.hook_request import BundleError, build_request
+
+PATIENT = {"resourceType": "Patient", "id": "p7", "birthDate": "1950-03-04", "gender": "female"}
+OBSERVATION = {"resourceType": "Observation", "id": "o1", "status": "final", "subject": {"reference": "Patient/p7"},
+               "code": {"text": "CK"}, "valueQuantity": {"value": 5000, "unit": "U/L"}}
+CONDITION = {"resourceType": "Condition", "id": "c1", "subject": {"reference": "Patient/p7"},
+             "code": {"text": "Dermatomyositis"}}
+
+
+def bundle(*resources: dict[str, Any], kind: str = "collection") -> dict[str, Any]:
+    return {"resourceType": "Bundle", "type": kind, "entry": [{"resource": r} for r in resources]}
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    capsys.readouterr()  # only what the command itself prints (fixtures may have logged before)
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def write(tmp_path: Path, body: Any) -> str:
+    path = tmp_path / "bundle.json"
+    path.write_bytes(orjson.dumps(body))
+    return str(path)
+
+
+def test_request_fills_every_discovery_template(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], real_app: Flask
+) -> None:
+    code, out, err = run(capsys, "request", write(tmp_path, bundle(PATIENT, OBSERVATION, CONDITION)))
+    assert (code, err) == (0, "")
+    request = orjson.loads(out)
+    (service,) = real_app.test_client().get("/cds-services").json["services"]
+    assert set(request["prefetch"]) == set(service["prefetch"])
+    assert request["hook"] == "patient-view"
+    assert uuid.UUID(request["hookInstance"]).version == 4
+    assert request["context"] == {"userId": "Practitioner/example", "patientId": "p7"}
+    prefetch = request["prefetch"]
+    assert prefetch["patient"] == PATIENT
+    assert prefetch["observations"] == {"resourceType": "Bundle", "type": "searchset", "total": 1,
+                                        "entry": [{"resource": OBSERVATION, "search": {"mode": "match"}}]}
+    assert prefetch["conditions"]["entry"][0]["resource"] == CONDITION
+    assert prefetch["procedures"] == {"resourceType": "Bundle", "type": "searchset", "total": 0}
+
+    response = real_app.test_client().post("/cds-services/nxp2-myositis", data=out, content_type="application/json")
+    assert response.status_code == 200, response.json
+
+
+def test_each_request_gets_a_fresh_hook_instance(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, bundle(PATIENT, kind="searchset"))
+    first, second = (orjson.loads(run(capsys, "request", path)[1])["hookInstance"] for _ in range(2))
+    assert first != second
+
+
+def test_a_built_request_gets_a_card_from_the_service(client: Any) -> None:
+    definition = client.application.extensions["nxp2_cds"].catalogue.service_definitions()[0]
+    request = build_request(bundle(PATIENT, OBSERVATION), definition, user_id="Practitioner/9")
+    response = client.post("/cds-services/test-service", data=orjson.dumps(request), content_type="application/json")
+    assert response.status_code == 200
+    assert [card["summary"] for card in response.json["cards"]] == ["Test card: born in 1950, before the cut-off"]
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ({"resourceType": "Patient"}, "expected a FHIR Bundle"),
+    (bundle(PATIENT, kind="transaction"), "collection or searchset"),
+    ({"resourceType": "Bundle", "type": "collection"}, "no entry list"),
+    (bundle(OBSERVATION), "exactly one Patient"),
+    (bundle(PATIENT, PATIENT | {"id": "p8"}), "exactly one Patient"),
+])
+def test_an_unusable_bundle_is_refused_with_a_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], body: Any, message: str
+) -> None:
+    code, out, err = run(capsys, "request", write(tmp_path, body))
+    assert (code, out) == (2, "")
+    assert message in err
+    with pytest.raises(BundleError, match=message):
+        build_request(body, _definition())
+
+
+def _definition() -> Any:
+    from cds_service.protocol import ServiceDefinition
+
+    return ServiceDefinition(hook="patient-view", id="s", description="d",
+                             prefetch={"patient": "Patient/{{context.patientId}}"})
+
+
+def test_a_missing_file_or_unknown_service_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "request", str(tmp_path / "missing.json"))
+    assert code == 2 and "missing.json" in err
+    code, _, err = run(capsys, "request", "--service", "nope", write(tmp_path, bundle(PATIENT)))
+    assert code == 2 and "nxp2-myositis" in err
+
+
+def test_settings_prints_the_banner_and_every_variable(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CDS_MODE", "development")
+    code, out, _ = run(capsys, "settings")
+    assert code == 0
+    assert "DEVELOPMENT MODE" in out and "CDS_DATA_DIR = " in out
+    monkeypatch.setenv("CDS_WORKERS", "none")
+    code, _, err = run(capsys, "settings")
+    assert code == 2 and "CDS_WORKERS='none'" in err
+
+
+def test_settings_markdown_is_the_readme_table(capsys: pytest.CaptureFixture[str]) -> None:
+    from cds_service.tools.settings_docs import settings_table
+
+    assert run(capsys, "settings", "--markdown") == (0, settings_table(), "")
