@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
+
 import requests
 from flask import Blueprint, Flask, Response, current_app, request
 
@@ -91,10 +92,7 @@ def _allowed_audience(aud: str, settings: Settings) -> bool:
     if aud == base:
         return True
     ids = {entry.id for entry in services().catalogue.services.values()}
-    for service_id in ids:
-        if aud in (f"{base}/{service_id}", f"{base}/{service_id}/feedback"):
-            return True
-    return False
+    return any(aud in (f"{base}/{service_id}", f"{base}/{service_id}/feedback") for service_id in ids)
 
 
 @bp.post("/token")
