@@ -21,6 +21,10 @@ $(VENV)/.test-installed: $(BIN)/activate
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
+# Median in-process evaluation time against the JSON parse, for 50, 500 and 5,000 Observations.
+bench: $(BIN)/activate
+	$(BIN)/python bench/evaluation.py
+
 # HOST, PORT and WORKERS reach gunicorn as CDS_BIND and CDS_WORKERS, so the banner shows what runs.
 RUN_ENV = CDS_MODE=$${CDS_MODE:-development} CDS_PUBLIC_BASE_URL=$${CDS_PUBLIC_BASE_URL:-http://$(HOST):$(PORT)} \
 	CDS_BIND=$(HOST):$(PORT) CDS_WORKERS=$(WORKERS)

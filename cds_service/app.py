@@ -17,6 +17,7 @@ from cds_service import api
 from cds_service.api import demo, errors, security, telemetry
 from cds_service.cards.catalogue import load_catalogue
 from cds_service.config import Settings
+from cds_service.facts.valuesets import load_valuesets
 from cds_service.feedback.store import FeedbackStore
 from cds_service.hooks.evaluate import Services
 from cds_service.hooks.orders import OrderTemplates
@@ -41,9 +42,11 @@ def build_services(
     catalogue_dir: Path | None = None,
     stores: Stores | None = None,
 ) -> Services:
-    """Load and check the catalogue and build the service layer's collaborators."""
+    """Load and check the catalogue and value sets and build the service layer's collaborators."""
     rules = REGISTRY if registry is None else registry
-    catalogue = load_catalogue(catalogue_dir or settings.catalogue_dir, rules)
+    root = catalogue_dir or settings.catalogue_dir
+    catalogue = load_catalogue(root, rules)
+    valuesets = load_valuesets(root / "valuesets")  # a bad file raises ValueSetError naming file and field
     suggestions = [s for entry in catalogue.rules.values() for s in entry.suggestions]
     clock = clock or SystemClock()
     stores = stores or open_stores(settings, clock)
@@ -52,6 +55,7 @@ def build_services(
     return Services(
         catalogue=catalogue,
         registry=rules,
+        valuesets=valuesets,
         orders=OrderTemplates(suggestions),
         store=store if store is not None else stores.feedback,
         clock=clock,

@@ -76,6 +76,48 @@ def _request(args: argparse.Namespace) -> int:
     return 0
 
 
+def _evaluate(args: argparse.Namespace) -> int:
+    """Evaluate a Bundle offline through the same code path as a hook call: request, prefetch, facts, rules."""
+    import dataclasses
+    import tempfile
+    from datetime import datetime
+
+    from cds_service.app import build_services
+    from cds_service.cards.catalogue import CatalogueError
+    from cds_service.facts.valuesets import ValueSetError
+    from cds_service.hooks.errors import PrefetchUnavailable
+    from cds_service.hooks.evaluate import evaluate
+    from cds_service.protocol import HookRequest
+    from cds_service.support.clock import FixedClock, SystemClock
+    from cds_service.tools.hook_request import BundleError, build_request
+
+    try:
+        clock = SystemClock() if args.now is None else FixedClock(datetime.fromisoformat(args.now))
+        if clock.now().tzinfo is None:
+            return _fail(f"--now {args.now}: give a time zone, for example 2026-11-24T09:00:00Z")
+        bundle = orjson.loads(Path(args.bundle).read_bytes())
+        with tempfile.TemporaryDirectory(prefix="nxp2-cds-evaluate-") as scratch:
+            # Offline: the issued-card records go to a throw-away SQLite file, never to the service's store.
+            settings = dataclasses.replace(
+                Settings.from_env(), data_dir=Path(scratch), database_url="", card_audit=False
+            )
+            services = build_services(settings, clock=clock)
+            (definition,) = services.catalogue.service_definitions()
+            request = HookRequest.model_validate(build_request(bundle, definition))
+            evaluation = evaluate(definition.id, request, services)
+    except (SettingsError, CatalogueError, ValueSetError, OSError, ValueError, BundleError,
+            PrefetchUnavailable) as error:
+        return _fail(f"{args.bundle}: {error}")
+    if args.format == "json":
+        sys.stdout.write(orjson.dumps(evaluation.response.dump(), option=orjson.OPT_INDENT_2).decode() + "\n")
+        return 0
+    rows = [(r.card.indicator, r.rule_id, r.card.summary) for r in evaluation.rendered]
+    print(f"{len(rows)} card(s) for Patient/{evaluation.facts.patient_id} at {clock.now().isoformat()}")
+    for indicator, card_id, summary in rows:
+        print(f"{indicator:<9} {card_id:<38} {summary}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nxp2-cds", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -92,6 +134,11 @@ def main(argv: list[str] | None = None) -> int:
     request.add_argument("--service", help="the service id (default: the only service in the catalogue)")
     request.add_argument("--user", default="Practitioner/example", help="context.userId (default: %(default)s)")
     request.set_defaults(run=_request)
+    evaluate = commands.add_parser("evaluate", help="print the cards for a FHIR Bundle, offline")
+    evaluate.add_argument("bundle", help="a FHIR collection or searchset Bundle (JSON file) with one Patient")
+    evaluate.add_argument("--now", help="evaluate as of this instant (ISO 8601 with zone); default: now")
+    evaluate.add_argument("--format", choices=("table", "json"), default="table", help="default: %(default)s")
+    evaluate.set_defaults(run=_evaluate)
     args = parser.parse_args(argv)
     result: int = args.run(args)
     return result

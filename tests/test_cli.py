@@ -1,4 +1,4 @@
-"""The `nxp2-cds` command: `request` turns a FHIR Bundle into a CDS Hooks call; `settings` and `docs`."""
+"""The `nxp2-cds` command: `request` turns a FHIR Bundle into a CDS Hooks call; `evaluate`, `settings`, `docs`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from flask import Flask
 
 from cds_service.cli import main
 from cds_service.tools.hook_request import BundleError, build_request
+from tests.conftest import TESTS
 
 PATIENT = {"resourceType": "Patient", "id": "p7", "birthDate": "1950-03-04", "gender": "female"}
 OBSERVATION = {"resourceType": "Observation", "id": "o1", "status": "final", "subject": {"reference": "Patient/p7"},
@@ -120,3 +121,38 @@ def test_settings_markdown_is_the_readme_table(capsys: pytest.CaptureFixture[str
     from cds_service.tools.settings_docs import settings_table
 
     assert run(capsys, "settings", "--markdown") == (0, settings_table(), "")
+
+
+def _without_uuids(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_uuids(v) for k, v in value.items() if k != "uuid"}
+    if isinstance(value, list):
+        return [_without_uuids(v) for v in value]
+    return value
+
+
+def test_evaluate_prints_the_same_cards_as_the_service(capsys: pytest.CaptureFixture[str]) -> None:
+    fixture = "jdm-nxp2-mas-ast-49"
+    code, out, err = run(capsys, "evaluate", f"fhir_fixtures/{fixture}.json", "--now", "2026-11-24T09:00:00Z",
+                         "--format", "json")
+    assert code == 0, err  # stderr may carry log lines when logging was configured; the cards go to stdout
+    golden = orjson.loads((TESTS / "golden" / f"{fixture}.json").read_bytes())
+    assert _without_uuids(orjson.loads(out)["cards"]) == _without_uuids(golden)
+
+
+def test_evaluate_prints_a_readable_table(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "evaluate", "fhir_fixtures/jdm-nxp2-mas-ast-49.json", "--now", "2026-11-24T09:00:00Z")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "2 card(s) for Patient/jdm-nxp2-mas-ast-49 at 2026-11-24T09:00:00+00:00"
+    assert lines[1].split()[:2] == ["warning", "nxp2-jdm-mas-pattern"]
+    assert lines[2].split()[:2] == ["info", "nxp2-ild-baseline-screen"]
+
+
+def test_evaluate_refuses_a_missing_file_and_a_time_without_zone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "evaluate", str(tmp_path / "missing.json"))
+    assert code != 0 and "missing.json" in err
+    code, _, err = run(capsys, "evaluate", "fhir_fixtures/jdm-nxp2-mas-ast-49.json", "--now", "2026-11-24T09:00")
+    assert code != 0 and "time zone" in err

@@ -67,6 +67,9 @@ class AntibodyResult:
     intensity: float | None = None
     method: str = ""
     problem: str | None = None
+    # The configured line-blot cut-off (anti-nxp2.yaml, the seeds' > 25), set when an intensity in its units was
+    # read, so a card can show whether the intensity exceeds it (clinical-evidence.md section 5.0).
+    intensity_cutoff: float | None = None
 
 
 @dataclass(frozen=True)

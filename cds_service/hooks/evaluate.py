@@ -14,6 +14,7 @@ from cds_service.cards.catalogue import Catalogue, RuleEntry, ServiceEntry
 from cds_service.cards.render import RenderedCard, by_urgency, render
 from cds_service.facts.build import build_facts
 from cds_service.facts.model import PatientFacts
+from cds_service.facts.valuesets import ValueSets
 from cds_service.feedback.store import FeedbackStore, IssuedCard, StoreError, StoreResult
 from cds_service.hooks.caller import ANONYMOUS, Caller
 from cds_service.hooks.errors import FeedbackNotStored, UnknownService, UnsupportedHook
@@ -34,6 +35,7 @@ class Services:
 
     catalogue: Catalogue
     registry: Mapping[str, RegisteredRule]
+    valuesets: ValueSets
     orders: OrderTemplates
     store: FeedbackStore
     clock: Clock
@@ -98,7 +100,9 @@ def evaluate(
     if request.hook != service.hook:
         raise UnsupportedHook(f"service {service_id!r} serves {service.hook!r}, not {request.hook!r}")
     data = resolve(service.prefetch, service.required_prefetch, request, caller, services.fhir)
-    facts = build_facts(data.patient, data.resources, services.clock.now())
+    # A key we got only in part is as uncertain for the cards as one we could not get at all.
+    degraded = (*data.unavailable, *data.incomplete)
+    facts = build_facts(data.patient, data.resources, services.clock.now(), services.valuesets, unavailable=degraded)
     rendered = run_rules(facts, service, services)
     issued = [
         IssuedCard(
