@@ -75,4 +75,4 @@ def chart_summary(
     patient: Mapping[str, Any], resources: Sequence[Mapping[str, Any]], services: Services
 ) -> dict[str, Any]:
     """Build the facts of one patient from its FHIR resources and return the chart summary."""
-    return summary_of(build_facts(patient, resources, services.clock.now()))
+    return summary_of(build_facts(patient, resources, services.clock.now(), services.valuesets))

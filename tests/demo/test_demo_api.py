@@ -196,3 +196,23 @@ def test_summary_of_a_patient_without_data(tmp_path: Path) -> None:
     assert body["problems"] == []
     assert body["labs"]["ck"] == {"latest": None, "series": [], "unit": None}
     assert body["growth"] is None
+
+
+def test_summary_is_what_the_facts_layer_reads(tmp_path: Path) -> None:
+    client = dev_app(tmp_path).test_client()
+    patient, resources = _fixture("jdm-nxp2-mas-pattern-with-fever")
+    body = client.post("/demo/summary", json={"patient": patient, "resources": resources}).get_json()
+    assert body["antibody"]["status"] == "positive"
+    assert body["antibody"]["firstPositive"]["date"].startswith("2026-06-07")
+    assert [(p["concept"], p["display"], p["current"]) for p in body["problems"]] == [
+        ("myositis", "Juvenile dermatomyositis", True)]
+    assert body["onset"]["date"].startswith("2026-05-28")
+    assert body["labs"]["ferritin"]["latest"]["value"] == 900
+    assert body["labs"]["ferritin"]["series"] == [{"date": body["labs"]["ferritin"]["latest"]["date"], "value": 900}]
+    assert body["labs"]["ferritin"]["unit"] == "ng/mL"
+
+    patient, resources = _fixture("jdm-nxp2-bmi-12-5-z-below-minus-2")
+    growth = client.post("/demo/summary", json={"patient": patient, "resources": resources}).get_json()["growth"]
+    assert growth["bmi"] == 12.5
+    assert growth["z"] < -2
+    assert growth["reference"]
