@@ -4,7 +4,8 @@
 
 In development mode (the default here) it first starts a real FHIR R4 server (sekmet, installed into
 .venv-fhir/ on first use) on 127.0.0.1:<fhir-port>, without authentication, and loads each fixture of
-fhir_fixtures/ as a transaction Bundle (dates moved to today: tests/support/demo_fixtures.py). It then
+fhir_fixtures/ as a transaction Bundle, plus one demo-only patient with a CK and ferritin course (dates
+moved to today: tests/support/demo_fixtures.py). It then
 runs gunicorn with CDS_DEMO_FHIR_URL pointing at that server, so /demo shows the patients. If the FHIR
 server cannot be installed, started or loaded, the service starts anyway and this script says why.
 SIGINT, SIGTERM and SIGHUP go to gunicorn; when gunicorn exits, the FHIR server is stopped.
@@ -26,7 +27,7 @@ from types import FrameType
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.demo_fixtures import FIXTURES, read_fixtures, transaction_bundles  # noqa: E402
+from tests.support.demo_fixtures import FIXTURES, demo_patients, transaction_bundles  # noqa: E402
 from tests.support.fhir_server import FhirServer, FhirServerError  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -59,10 +60,10 @@ def start_fhir_server(port: int, fixtures: Path = FIXTURES) -> FhirServer:
         raise FhirServerError(f"sekmet-fhir could not be installed or started ({error})") from None
     try:
         started = time.monotonic()
-        bundles = transaction_bundles(read_fixtures(fixtures), datetime.now(UTC))
+        bundles = transaction_bundles(demo_patients(fixtures), datetime.now(UTC))
         for bundle in bundles:
             server.load(bundle)
-        _say(f"demo FHIR server {server.base_url}: {len(bundles)} fixture patients loaded "
+        _say(f"demo FHIR server {server.base_url}: {len(bundles)} patients loaded (the fixtures and one demo course) "
              f"in {time.monotonic() - started:.1f} s (no authentication; loopback only)")
     except (FhirServerError, OSError, ValueError) as error:
         server.stop()

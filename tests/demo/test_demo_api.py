@@ -21,6 +21,7 @@ from cds_service.support.ids import SequentialIds
 from tests.conftest import NOW, settings_for
 from tests.demo.conftest import RunningDev, get_json
 from tests.security.tokens import ISSUER, ec_key, write_jwks
+from tests.support.demo_fixtures import COURSE_ID
 
 BASE = "http://127.0.0.1:8080"
 STATIC = Path(__file__).resolve().parents[2] / "cds_service" / "api" / "static" / "demo"
@@ -140,12 +141,12 @@ def test_proxy_reads_the_demo_fhir_server(demo_stack: RunningDev) -> None:
     assert status == 200
     assert bundle["resourceType"] == "Bundle"
     ids = {entry["resource"]["id"] for entry in bundle["entry"]}
-    assert ids == {path.stem for path in (STATIC.parents[3] / "fhir_fixtures").glob("*.json")}
+    assert ids == {path.stem for path in (STATIC.parents[3] / "fhir_fixtures").glob("*.json")} | {COURSE_ID}
     status, patient = get_json(f"{demo_stack.base_url}/demo/fhir/Patient/jdm-nxp2-gi-perforation-today")
     assert status == 200
     assert patient["name"][0]["given"]  # the public sandbox cannot load a Patient without one
     assert "JDM anti-NXP2 GI perforation today" in patient["text"]["div"]
-    status, missing = get_json(f"{demo_stack.base_url}/demo/fhir/Patient/no-such-patient")
+    status, _ = get_json(f"{demo_stack.base_url}/demo/fhir/Patient/no-such-patient")
     assert status == 404
 
 

@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from tests.demo.conftest import RunningDev
+from tests.support.demo_fixtures import COURSE_ID, course_bundle
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -206,7 +207,7 @@ def test_without_prefetch_the_service_reads_the_fhir_server(page: Any, demo_stac
 
 def test_chart_summary_and_patient_list(page: Any) -> None:
     rows = page.locator("#patient-rows tr")
-    assert rows.count() == len(list((ROOT / "fhir_fixtures").glob("*.json")))
+    assert rows.count() == len(list((ROOT / "fhir_fixtures").glob("*.json"))) + 1  # and the demo course
     row = page.locator(f"tr[data-patient-id='{MAS}']")
     assert row.locator("td.label").text_content() == "JDM anti-NXP2 MAS pattern with fever"
     assert re.fullmatch(r"\d+ (y|mo)", row.locator("td").nth(1).text_content())
@@ -216,6 +217,20 @@ def test_chart_summary_and_patient_list(page: Any) -> None:
     summary = page.locator("#summary").text_content()
     for heading in ("Anti-NXP2", "Diagnoses", "Latest CK", "Latest ferritin", "BMI"):
         assert heading in summary
+
+
+def test_trend_plot_draws_the_ck_and_ferritin_course(page: Any) -> None:
+    open_chart(page, COURSE_ID)
+    page.wait_for_selector("#trend figure[data-analyte=Ferritin] svg")
+    results = len(course_bundle()["entry"][3:]) // 2
+    for analyte in ("CK", "Ferritin"):
+        figure = page.locator(f"#trend figure[data-analyte={analyte}]")
+        assert figure.locator("circle.point").count() == results
+        assert len(figure.locator("polyline.trend").get_attribute("points").split()) == results
+    ck_points = page.locator("#trend figure[data-analyte=CK] circle.point")
+    first, last = (float(ck_points.nth(i).get_attribute("cy")) for i in (0, results - 1))
+    assert first < last  # CK fell on treatment: the first point is higher on the plot (smaller y)
+    assert page.locator("#summary").text_content().count("170 U/L") == 1  # the latest CK
 
 
 def test_card_markdown_is_rendered_safely(page: Any) -> None:

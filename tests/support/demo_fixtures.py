@@ -11,6 +11,9 @@ fhir_server.py beside it. Three changes are made on the way in; the committed fi
   server they would overwrite each other, so such an id gets the patient's hash appended.
 - The Patient gets a generated narrative (`text.div`) holding a one-line clinical label derived from the
   file name, which the demo's patient list shows.
+
+The fixtures hold at most one CK or ferritin result each, so one demo-only patient (`course_bundle`, not a
+test scenario) adds a treated JDM course with monthly CK and ferritin, for the chart's trend plot.
 """
 
 from __future__ import annotations
@@ -129,6 +132,62 @@ def transaction_bundles(
         })
     _check_unique(bundles)
     return bundles
+
+
+COURSE_ID = "demo-jdm-nxp2-ck-ferritin-course"
+# (days before FIXTURE_NOW, CK U/L, ferritin ng/mL): a JDM flare treated from day 300 on.
+_COURSE = [(300, 4200, 160), (270, 2900, 240), (240, 1650, 310), (210, 900, 260), (180, 520, 190),
+           (150, 310, 140), (120, 240, 110), (90, 190, 95), (60, 210, 90), (30, 170, 85)]
+_LOINC = {"ck": ("2157-6", "Creatine kinase [Enzymatic activity/volume] in Serum or Plasma", "U/L"),
+          "ferritin": ("2276-4", "Ferritin [Mass/volume] in Serum or Plasma", "ng/mL")}
+
+
+def _when(days_before: int) -> str:
+    return (FIXTURE_NOW - timedelta(days=days_before)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _lab(concept: str, number: int, days_before: int, value: float) -> dict[str, Any]:
+    code, display, unit = _LOINC[concept]
+    return {
+        "resourceType": "Observation", "id": f"{COURSE_ID}-{concept}-{number}", "status": "final",
+        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                                  "code": "laboratory", "display": "Laboratory"}]}],
+        "code": {"coding": [{"system": "http://loinc.org", "code": code, "display": display}], "text": display},
+        "subject": {"reference": f"Patient/{COURSE_ID}"}, "effectiveDateTime": _when(days_before),
+        "valueQuantity": {"value": value, "unit": unit, "system": "http://unitsofmeasure.org", "code": unit},
+    }
+
+
+def course_bundle() -> dict[str, Any]:
+    """Return the demo-only patient with a CK and ferritin course, as a collection Bundle like a fixture."""
+    subject = {"reference": f"Patient/{COURSE_ID}"}
+    resources: list[dict[str, Any]] = [
+        {"resourceType": "Patient", "id": COURSE_ID, "name": [{"given": ["Lena"], "family": "Demo"}],
+         "gender": "female", "birthDate": "2016-02-11"},
+        {"resourceType": "Observation", "id": f"{COURSE_ID}-nxp2", "status": "final",
+         "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                                   "code": "laboratory"}]}],
+         "code": {"text": "Anti-NXP2 (MJ) antibody"}, "subject": subject, "effectiveDateTime": _when(290),
+         "valueCodeableConcept": {"coding": [{"system": "http://snomed.info/sct", "code": "10828004",
+                                              "display": "Positive"}], "text": "Positive"}},
+        {"resourceType": "Condition", "id": f"{COURSE_ID}-jdm",
+         "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                                        "code": "active"}]},
+         "verificationStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+                                            "code": "confirmed"}]},
+         "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "M33.02",
+                              "display": "Juvenile dermatomyositis with myopathy"}],
+                  "text": "Juvenile dermatomyositis"},
+         "subject": subject, "onsetDateTime": _when(320), "recordedDate": _when(300)},
+    ]
+    for number, (days_before, ck, ferritin) in enumerate(_COURSE, start=1):
+        resources += [_lab("ck", number, days_before, ck), _lab("ferritin", number, days_before, ferritin)]
+    return {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in resources]}
+
+
+def demo_patients(folder: Path = FIXTURES) -> dict[str, dict[str, Any]]:
+    """Return every fixture of `folder` plus the demo-only course patient: what `make run` loads."""
+    return read_fixtures(folder) | {COURSE_ID: course_bundle()}
 
 
 def _check_unique(bundles: Iterable[dict[str, Any]]) -> None:
