@@ -222,7 +222,7 @@ def test_chart_summary_and_patient_list(page: Any) -> None:
 def test_trend_plot_draws_the_ck_and_ferritin_course(page: Any) -> None:
     open_chart(page, COURSE_ID)
     page.wait_for_selector("#trend figure[data-analyte=Ferritin] svg")
-    results = len(course_bundle()["entry"][3:]) // 2
+    results = sum(e["resource"]["resourceType"] == "Observation" for e in course_bundle()["entry"][2:]) // 2
     for analyte in ("CK", "Ferritin"):
         figure = page.locator(f"#trend figure[data-analyte={analyte}]")
         assert figure.locator("circle.point").count() == results
@@ -231,6 +231,7 @@ def test_trend_plot_draws_the_ck_and_ferritin_course(page: Any) -> None:
     first, last = (float(ck_points.nth(i).get_attribute("cy")) for i in (0, results - 1))
     assert first < last  # CK fell on treatment: the first point is higher on the plot (smaller y)
     assert page.locator("#summary").text_content().count("170 U/L") == 1  # the latest CK
+    assert ("nxp2-jdm-gi-alarm", "critical") in {(c["id"], c["indicator"]) for c in shown_cards(page)}
 
 
 def test_card_markdown_is_rendered_safely(page: Any) -> None:

@@ -43,7 +43,7 @@ _NOT_DATES = frozenset({"id", "reference", "system", "code", "url", "fullUrl", "
 _WORDS = {
     "jdm": "JDM", "nxp2": "anti-NXP2", "dm": "DM", "ild": "ILD", "ct": "CT", "hrct": "HRCT", "pft": "PFT",
     "pet": "PET", "mas": "MAS", "bmi": "BMI", "cmas": "CMAS", "mmt8": "MMT8", "ecg": "ECG", "ast": "AST",
-    "cd4": "CD4", "cd8": "CD8", "gi": "GI", "i": "I", "t": "T", "minus": "minus",
+    "cd4": "CD4", "ck": "CK", "cd8": "CD8", "gi": "GI", "i": "I", "t": "T", "minus": "minus",
 }
 
 _TIME_UNITS = frozenset({"hours", "days", "weeks", "months", "years"})
@@ -135,7 +135,8 @@ def transaction_bundles(
 
 
 COURSE_ID = "demo-jdm-nxp2-ck-ferritin-course"
-# (days before FIXTURE_NOW, CK U/L, ferritin ng/mL): a JDM flare treated from day 300 on.
+# (days before FIXTURE_NOW, CK U/L, ferritin ng/mL): a JDM flare treated from day 300 on; abdominal pain
+# since 2 days (so the GI alarm shows too).
 _COURSE = [(300, 4200, 160), (270, 2900, 240), (240, 1650, 310), (210, 900, 260), (180, 520, 190),
            (150, 310, 140), (120, 240, 110), (90, 190, 95), (60, 210, 90), (30, 170, 85)]
 _LOINC = {"ck": ("2157-6", "Creatine kinase [Enzymatic activity/volume] in Serum or Plasma", "U/L"),
@@ -179,6 +180,12 @@ def course_bundle() -> dict[str, Any]:
                               "display": "Juvenile dermatomyositis with myopathy"}],
                   "text": "Juvenile dermatomyositis"},
          "subject": subject, "onsetDateTime": _when(320), "recordedDate": _when(300)},
+        {"resourceType": "Condition", "id": f"{COURSE_ID}-abdominal-pain",
+         "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                                        "code": "active"}]},
+         "code": {"coding": [{"system": "http://snomed.info/sct", "code": "21522001",
+                              "display": "Abdominal pain"}], "text": "Abdominal pain"},
+         "subject": subject, "onsetDateTime": _when(2), "recordedDate": _when(2)},
     ]
     for number, (days_before, ck, ferritin) in enumerate(_COURSE, start=1):
         resources += [_lab("ck", number, days_before, ck), _lab("ferritin", number, days_before, ferritin)]
