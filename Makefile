@@ -46,7 +46,7 @@ fhir-server: $(BIN)/activate $(FHIR_VENV)/.installed
 	$(BIN)/python scripts/fhir_server.py --port $(FHIR_PORT) $(if $(FHIR_LOAD),--load $(FHIR_LOAD))
 
 lint: $(VENV)/.test-installed
-	$(BIN)/ruff check cds_service tests scripts
+	$(BIN)/ruff check cds_service tests scripts bench
 	$(BIN)/mypy cds_service
 	$(BIN)/lint-imports
 

@@ -175,7 +175,7 @@ def medians(actions: list[Callable[[], object]], repeats: int) -> list[float]:
     return [statistics.median(found) for found in times]
 
 
-def measure(services: Any, gc_on: bool) -> float:
+def measure(services: Any, gc_on: bool, sizes: tuple[int, ...] = SIZES) -> float:
     """Print one table; return the worst ratio of evaluation to parse."""
     service = services.catalogue.service("nxp2-myositis")
     assert service is not None
@@ -183,7 +183,7 @@ def measure(services: Any, gc_on: bool) -> float:
     print(f"{'observations':>12} {'body KB':>8} {'orjson.loads ms':>16} {'evaluation ms':>14} {'ratio':>6} "
           f"{'us/obs':>7} | {'validate ms':>11} {'resolve ms':>10} {'facts ms':>9} {'cards':>5}")
     worst = 0.0
-    for size in SIZES:
+    for size in sizes:
         body = request_body(size)
         repeats = max(15, 20000 // size)
 
@@ -199,7 +199,7 @@ def measure(services: Any, gc_on: bool) -> float:
         # No deep copy: the validated request holds the very resource objects orjson produced.
         assert request.prefetch is not None
         assert request.prefetch["observations"]["entry"] is parsed["prefetch"]["observations"]["entry"]
-        data = resolve(service.prefetch, service.required_prefetch, request.prefetch)
+        data = resolve(service.prefetch, service.required_prefetch, request)
         if not gc_on:
             gc.disable()
         try:
@@ -207,7 +207,7 @@ def measure(services: Any, gc_on: bool) -> float:
                 parse,
                 whole,
                 lambda parsed=parsed: HookRequest.model_validate(parsed),
-                lambda r=request: resolve(service.prefetch, service.required_prefetch, r.prefetch),
+                lambda r=request: resolve(service.prefetch, service.required_prefetch, r),
                 lambda d=data: build_facts(d.patient, d.resources, NOW, services.valuesets, unavailable=d.unavailable),
             ], repeats)
         finally:

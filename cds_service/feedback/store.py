@@ -79,7 +79,7 @@ class DatabaseFeedbackStore:
                     (c.uuid, c.card_id, c.hook_instance, orjson.dumps(c.suggestion_ids).decode(), issued_at),
                 )
 
-        self.database.transact(insert, "record issued cards")
+        self.database.transact(insert, "record issued cards", durable=False)
 
     def save(self, service_id: str, items: Sequence[FeedbackItem], received_at: datetime) -> StoreResult:
         """Store every item in one transaction: all of them, or none and a StoreError."""

@@ -8,6 +8,7 @@ tokens such as `{{today()}}` are not 2.0: fetch a wider set and filter dates in 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -73,8 +74,12 @@ def _check_parameter(name: str, value: str, template: str) -> None:
         raise TemplateError(f"{template!r}: value {value!r} of {name!r} is outside the CDS Hooks 2.0 query subset")
 
 
+@functools.lru_cache(maxsize=256)
 def check_template(template: str) -> Query:
-    """Return what the template asks for; raise TemplateError when it is outside the query subset."""
+    """Return what the template asks for; raise TemplateError when it is outside the query subset.
+
+    Cached: the templates are the catalogue's few constant strings, read on every request.
+    """
     for name in TOKEN.findall(template):
         _check_token(name, template)
     if "/{{context.userId}}" in template:

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from cds_service.facts.model import PatientFacts
-from cds_service.rules.common import antibody_data, is_adult_onset, is_antibody_positive, onset_datum
+from cds_service.rules.common import (
+    antibody_data,
+    has_myositis_diagnosis,
+    is_adult_onset,
+    is_antibody_positive,
+    is_within,
+    onset_datum,
+)
 from cds_service.rules.lookups import (
     TEST_SOURCES,
     data_gaps,
     declined_within,
-    has_myositis_diagnosis,
-    is_within,
     months_text,
     myositis_datum,
     none_on_record,

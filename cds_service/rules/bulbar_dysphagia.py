@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from cds_service.facts.model import LabResult, PatientFacts, Problem
-from cds_service.rules.common import antibody_data, is_adult_onset, is_antibody_positive, is_juvenile_onset
+from cds_service.rules.common import (
+    antibody_data,
+    has_myositis_diagnosis,
+    is_adult_onset,
+    is_antibody_positive,
+    is_juvenile_onset,
+)
 from cds_service.rules.lookups import (
     TEST_SOURCES,
     data_gaps,
-    has_myositis_diagnosis,
     lab_datum,
     label,
     months_text,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from cds_service.facts.model import AntibodyResult, PatientFacts, Positivity
 from cds_service.rules.registry import Datum
@@ -63,3 +63,17 @@ def current_age(facts: PatientFacts, now: datetime) -> float | None:
 def is_child_now(facts: PatientFacts, now: datetime) -> bool:
     age = facts.age_on(now)
     return age is not None and age < JUVENILE_BEFORE_YEARS
+
+
+def has_myositis_diagnosis(facts: PatientFacts) -> bool:
+    """True when a DM, JDM, PM or myositis Condition is on record, whatever its clinical status.
+
+    Cards 1-9 need it (refuted and entered-in-error Conditions never reach the facts); an antibody without a
+    diagnosis is card 10's business (clinical-evidence.md section 5, card 10).
+    """
+    return bool(facts.problems_of("myositis"))
+
+
+def is_within(when: datetime | None, now: datetime, window: timedelta) -> bool:
+    """True when `when` lies in the closed interval [now - window, now]; undated events never do."""
+    return when is not None and timedelta(0) <= now - when <= window

@@ -5,6 +5,7 @@ from __future__ import annotations
 from cds_service.facts.model import PatientFacts
 from cds_service.rules.common import (
     antibody_data,
+    has_myositis_diagnosis,
     is_adult_onset,
     is_antibody_positive,
     is_juvenile_onset,
@@ -13,7 +14,6 @@ from cds_service.rules.common import (
 from cds_service.rules.lookups import (
     TEST_SOURCES,
     data_gaps,
-    has_myositis_diagnosis,
     myositis_datum,
     none_on_record,
     onset_gaps,

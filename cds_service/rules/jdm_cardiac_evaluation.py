@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from cds_service.facts.model import LabResult, PatientFacts, TestDone
+from cds_service.rules.common import is_within
 from cds_service.rules.juvenile import LATER_NEGATIVE_NOTE, antibody_notes, is_positive_jdm_patient, population_data
 from cds_service.rules.patient_data import (
     completed_test_datum,
@@ -15,7 +16,6 @@ from cds_service.rules.patient_data import (
     unavailable_gaps,
     unusable_gaps,
     window_text,
-    within,
 )
 from cds_service.rules.registry import Datum, Finding, RuleContext, rule
 
@@ -46,7 +46,7 @@ def recent_troponin_i(facts: PatientFacts, ctx: RuleContext) -> list[LabResult]:
     """Usable troponin I results within the troponin window, newest first."""
     return [
         lab for lab in facts.results(TROPONIN_I)
-        if lab.usable and lab.value is not None and within(lab.effective, ctx.now, ctx.window("troponin_window"))
+        if lab.usable and lab.value is not None and is_within(lab.effective, ctx.now, ctx.window("troponin_window"))
     ]
 
 

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 from cds_service.facts.model import Growth, PatientFacts, Problem
-from cds_service.rules.common import antibody_data, is_antibody_positive, is_child_now, is_juvenile_onset, onset_datum
-from cds_service.rules.lookups import data_gaps, has_myositis_diagnosis, is_within, problem_datum, window_text
+from cds_service.rules.common import (
+    antibody_data,
+    has_myositis_diagnosis,
+    is_antibody_positive,
+    is_child_now,
+    is_juvenile_onset,
+    is_within,
+    onset_datum,
+)
+from cds_service.rules.lookups import data_gaps, problem_datum, window_text
 from cds_service.rules.registry import Datum, Finding, RuleContext, rule
 
 CARD_ID = "nxp2-jdm-gi-risk-watch"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cds_service.facts.model import LabResult, PatientFacts
+from cds_service.rules.common import is_within
 from cds_service.rules.juvenile import LATER_NEGATIVE_NOTE, antibody_notes, is_positive_jdm_child, population_data
 from cds_service.rules.patient_data import (
     lab_datum,
@@ -14,7 +15,6 @@ from cds_service.rules.patient_data import (
     unit_text,
     unusable_gaps,
     window_text,
-    within,
 )
 from cds_service.rules.registry import Datum, Finding, RuleContext, rule
 
@@ -82,7 +82,7 @@ def does_pattern_rest_on_ast(met: list[Criterion], ctx: RuleContext) -> bool:
 def temperatures_in_window(facts: PatientFacts, ctx: RuleContext) -> list[LabResult]:
     return [
         lab for lab in facts.results(TEMPERATURE)
-        if lab.usable and lab.value is not None and within(lab.effective, ctx.now, ctx.window("lab_window"))
+        if lab.usable and lab.value is not None and is_within(lab.effective, ctx.now, ctx.window("lab_window"))
     ]
 
 

@@ -8,20 +8,20 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from cds_service.facts.model import PatientFacts
-from cds_service.rules.common import antibody_data, is_antibody_positive, is_child_now, is_juvenile_onset, onset_datum
+from cds_service.rules.common import (
+    antibody_data,
+    has_myositis_diagnosis,
+    is_antibody_positive,
+    is_child_now,
+    is_juvenile_onset,
+    onset_datum,
+)
 from cds_service.rules.registry import Datum
 
 # Note key every card 6-10 declares: a later negative result is shown, the earlier positive one still counts.
 LATER_NEGATIVE_NOTE = "later-negative"
 
 
-def has_myositis_diagnosis(facts: PatientFacts) -> bool:
-    """True when a DM, JDM, PM or myositis Condition is on record, whatever its clinical status.
-
-    Cards 6-9 need it: their population is defined by myositis onset, and an antibody without a diagnosis
-    is card 10's business (clinical-evidence.md section 5, card 10).
-    """
-    return bool(facts.problems_of("myositis"))
 
 
 def is_positive_jdm_patient(facts: PatientFacts) -> bool:

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from cds_service.facts.model import LabResult, PatientFacts, Problem, TestDeclined, TestDone
+from cds_service.rules.common import is_within
 from cds_service.rules.registry import DURATION_UNITS, Datum, RuleContext
 
 # Plain clinical names of the value-set concepts these cards mention.
@@ -56,9 +57,6 @@ def _in_sentence(text: str) -> str:
 # --- population ---------------------------------------------------------------------------------
 
 
-def has_myositis_diagnosis(facts: PatientFacts) -> bool:
-    """True when a myositis Condition is recorded, whatever its clinical status (refuted ones never reach facts)."""
-    return bool(facts.problems_of("myositis"))
 
 
 def myositis_datum(facts: PatientFacts) -> Datum | None:
@@ -94,9 +92,6 @@ def window_text(ctx: RuleContext, name: str) -> str:
     return f"{param.value:g} {_UNIT_WORDS.get(param.unit, param.unit)}"
 
 
-def is_within(when: datetime | None, now: datetime, window: timedelta) -> bool:
-    """True when `when` lies in the closed interval [now - window, now]."""
-    return when is not None and timedelta(0) <= now - when <= window
 
 
 # --- tests ----------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 from cds_service.facts.model import LabResult, PatientFacts, Problem, TestDeclined, TestDone
+from cds_service.rules.common import is_within
 from cds_service.rules.registry import Datum, RuleContext
 
 # Prefetch keys as a clinician would name the data behind them.
@@ -87,9 +88,6 @@ def declined_datum(declined: TestDeclined, label: str) -> Datum:
     return Datum(label, f"not done: {declined.reason or 'no reason given'}", declined.recorded, declined.ref)
 
 
-def within(when: datetime | None, now: datetime, window: timedelta) -> bool:
-    """True when a dated event lies in the window that ends now (undated events never do)."""
-    return when is not None and timedelta(0) <= now - when <= window
 
 
 def missing_or_stale_gap(
@@ -113,7 +111,7 @@ def unusable_gaps(
     gaps = [
         f"{label} on {day(lab.effective)} ({lab.ref.reference}) not used: {lab.problem or 'not usable'}."
         for lab in facts.unusable(concept)
-        if lab.effective is None or within(lab.effective, now, window)
+        if lab.effective is None or is_within(lab.effective, now, window)
     ]
     return gaps + issue_gaps(facts, concept, label)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from cds_service.facts.model import AntibodyResult, PatientFacts, Positivity
-from cds_service.rules.common import antibody_data
-from cds_service.rules.juvenile import LATER_NEGATIVE_NOTE, antibody_notes, has_myositis_diagnosis
+from cds_service.rules.common import antibody_data, has_myositis_diagnosis
+from cds_service.rules.juvenile import LATER_NEGATIVE_NOTE, antibody_notes
 from cds_service.rules.patient_data import issue_gaps, number
 from cds_service.rules.registry import Datum, Finding, RuleContext, rule
 

@@ -56,7 +56,7 @@ class CardAuditLog:
                     (card.card_uuid, card.hook_instance, card.card_id, card.indicator, position, issued_at),
                 )
 
-        self.database.transact(insert, "record the card audit log")
+        self.database.transact(insert, "record the card audit log", durable=False)
 
     def for_hook_instance(self, hook_instance: str) -> list[AuditRow]:
         """Return the cards shown for one hook call, in the order they were shown."""

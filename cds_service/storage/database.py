@@ -31,10 +31,12 @@ class Database(Protocol):
         """Which SQL dialect the database speaks, for the few statements that differ (DDL, locks)."""
         ...
 
-    def transact(self, work: Callable[[Transaction], T], what: str) -> T:
+    def transact(self, work: Callable[[Transaction], T], what: str, *, durable: bool = True) -> T:
         """Run `work` in one write transaction: all of it is committed, or none and a StoreError.
 
-        `what` completes the error message "cannot {what}: ...".
+        `what` completes the error message "cannot {what}: ...". `durable=False` lets the commit return
+        before it reaches the disk: it survives a crash of the process but may be lost if the host loses
+        power. Only for records whose loss harms no one (which card ids were issued), never for feedback.
         """
         ...
 

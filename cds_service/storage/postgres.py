@@ -105,10 +105,12 @@ class PostgresDatabase:
             with self._connection_pool().connection() as connection:
                 yield connection
 
-    def transact(self, work: Callable[[Transaction], T], what: str) -> T:
+    def transact(self, work: Callable[[Transaction], T], what: str, *, durable: bool = True) -> T:
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 with self._connection() as connection, connection.transaction():
+                    if not durable:
+                        connection.execute("SET LOCAL synchronous_commit = off")
                     return work(PostgresTransaction(connection))
             except RETRYABLE as error:
                 if attempt == ATTEMPTS:
