@@ -197,7 +197,7 @@ def test_negative_antibody_patient_gets_no_card(page: Any) -> None:
 
 
 def test_without_prefetch_the_service_reads_the_fhir_server(page: Any, demo_stack: RunningDev) -> None:
-    open_chart(page, GI_ALARM, prefetch=False)
+    TIMES_MS[f"{GI_ALARM} (no prefetch: the service reads FHIR)"] = open_chart(page, GI_ALARM, prefetch=False)
     check_cards(page, GI_ALARM)
     request = last_exchange(page)["request"]
     assert "prefetch" not in request
