@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 WORKERS ?= 2
 
-.PHONY: run test lint docs bench clean postgres-server fhir-server load load-kill wrk
+.PHONY: run test lint docs bench clean postgres-server fhir-server chromium load load-kill wrk
 
 $(BIN)/activate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,10 +29,11 @@ bench: $(BIN)/activate
 RUN_ENV = CDS_MODE=$${CDS_MODE:-development} CDS_PUBLIC_BASE_URL=$${CDS_PUBLIC_BASE_URL:-http://$(HOST):$(PORT)} \
 	CDS_BIND=$(HOST):$(PORT) CDS_WORKERS=$(WORKERS)
 
+# In development mode scripts/run_dev.py also starts a demo FHIR server holding every fixture patient (sekmet
+# on 127.0.0.1:$(FHIR_PORT), installed into .venv-fhir on first use) for the demo EHR at /demo.
 run: $(BIN)/activate
 	mkdir -p var
-	$(RUN_ENV) $(BIN)/nxp2-cds settings
-	$(RUN_ENV) $(BIN)/gunicorn --config deploy/gunicorn.conf.py 'cds_service.wsgi:app'
+	$(RUN_ENV) $(BIN)/python scripts/run_dev.py --fhir-port $(FHIR_PORT)
 
 $(FHIR_VENV)/.installed: $(FHIR_REQUIREMENTS)
 	$(PYTHON) -m venv $(FHIR_VENV)
@@ -49,7 +50,7 @@ lint: $(VENV)/.test-installed
 	$(BIN)/mypy cds_service
 	$(BIN)/lint-imports
 
-test: lint postgres-server wrk $(FHIR_VENV)/.installed
+test: lint postgres-server chromium wrk $(FHIR_VENV)/.installed
 	$(BIN)/pytest
 
 # The storage tests start a throw-away PostgreSQL server (tests/storage/pgserver.py) from these binaries;
@@ -64,6 +65,7 @@ postgres-server:
 		echo "postgres-server: the storage tests need PostgreSQL: sudo apt-get install postgresql" \
 			"(or set CDS_TEST_PG_BINDIR to a folder with initdb, pg_ctl and postgres)"; exit 1; \
 	fi
+
 # Regenerate the README settings table and deploy/.env.example from the Settings in cds_service/config.py.
 docs: $(BIN)/activate
 	$(BIN)/nxp2-cds docs
@@ -87,6 +89,16 @@ wrk:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
 	else \
 		echo "wrk: the load run needs wrk: sudo apt-get install wrk"; exit 1; \
+	fi
+
+# The browser tests drive Debian's chromium through Playwright (never a browser Playwright downloads).
+chromium:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "chromium: installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "chromium: the browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; \
 	fi
 
 clean:

@@ -14,7 +14,7 @@ from flask import Flask
 from flask_cors import CORS
 
 from cds_service import api
-from cds_service.api import errors, security, telemetry
+from cds_service.api import demo, errors, security, telemetry
 from cds_service.cards.catalogue import load_catalogue
 from cds_service.config import Settings
 from cds_service.facts.valuesets import load_valuesets
@@ -95,4 +95,5 @@ def create_app(
     )
     errors.register(app)
     app.register_blueprint(api.bp)
+    demo.install(app, settings)  # /demo, development mode only
     return app

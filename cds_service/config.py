@@ -414,6 +414,11 @@ class Settings:
         "CDS_DATABASE_TIMEOUT_S", _positive_float, 5.0,
         "Longest wait for a database connection, lock or statement before the store reports failure.",
     )
+    demo_fhir_url: str = _env_field(
+        "CDS_DEMO_FHIR_URL", _base_url, "",
+        "Development only: base URL of the demo FHIR server (`make run` starts one on loopback and sets this); "
+        "the /demo page reads its patients through /demo/fhir. Refused in production.",
+    )
     card_audit: bool = _env_field(
         "CDS_CARD_AUDIT", _boolean, False,
         "Keep an audit log of the cards shown for each hookInstance (card ids and indicators, no patient values).",

@@ -68,18 +68,19 @@ def _fill(template: str, values: Mapping[str, str], *, width: int | None, rule_i
 
 
 def _detail(finding: Finding, entry: RuleEntry, what_to_do: str) -> str:
-    sections = ["**Patient data behind this card**", *(_datum_line(d) for d in finding.data)]
-    sections += ["", "**What to consider**", what_to_do.strip()]
+    # A blank line after each bold heading: without it, markdown runs the heading into the next paragraph.
+    sections = ["**Patient data behind this card**", "", *(_datum_line(d) for d in finding.data)]
+    sections += ["", "**What to consider**", "", what_to_do.strip()]
     notes = [entry.notes[name] for name in finding.notes]
     if notes or entry.caveats:
-        sections += ["", "**Caveats**", *(f"- {text.strip()}" for text in (*notes, *entry.caveats))]
-    sections += ["", "**Evidence**"]
+        sections += ["", "**Caveats**", "", *(f"- {text.strip()}" for text in (*notes, *entry.caveats))]
+    sections += ["", "**Evidence**", ""]
     for item in entry.evidence:
         quality = f"; quality: {item.quality}" if item.quality else ""
         link = f" <{item.url}>" if item.url else ""
         sections.append(f"- {item.citation.strip()} (strength: {item.strength}{quality}){link}")
     if finding.gaps:
-        sections += ["", "**Data not used (missing, stale or unreadable)**"]
+        sections += ["", "**Data not used (missing, stale or unreadable)**", ""]
         sections += [f"- {escape_markdown(gap)}" for gap in finding.gaps]
     return "\n".join(sections)
 

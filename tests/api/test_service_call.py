@@ -16,11 +16,11 @@ EXPECTED_CARD: dict[str, Any] = {
     "summary": "Test card: born in 1950, before the cut-off",
     "indicator": "info",
     "detail": (
-        "**Patient data behind this card**\n"
+        "**Patient data behind this card**\n\n"
         "- Birth date: 1950\\-03\\-04 (date unknown, Patient/p1)\n"
-        "\n**What to consider**\nNothing to do: this card exists to test the renderer. Year: 1950.\n"
-        "\n**Caveats**\n- A test caveat.\n"
-        "\n**Evidence**\n- Test citation, Table 1 (strength: D) <https://doi.org/10.0000/test>"
+        "\n**What to consider**\n\nNothing to do: this card exists to test the renderer. Year: 1950.\n"
+        "\n**Caveats**\n\n- A test caveat.\n"
+        "\n**Evidence**\n\n- Test citation, Table 1 (strength: D) <https://doi.org/10.0000/test>"
     ),
     "source": {
         "label": "Test source",

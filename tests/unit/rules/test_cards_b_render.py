@@ -83,7 +83,7 @@ def test_the_critical_mas_card_reads_as_a_clinician_sees_it() -> None:
                             "possible MAS")
     assert "- Ferritin: 12345\\.6 ng/mL, above the MAS threshold" in card.detail
     assert "Macrophage activation syndrome is already on the problem list" in card.detail
-    assert "**Data not used (missing, stale or unreadable)**\n- Triglycerides: no usable result" in card.detail
+    assert "**Data not used (missing, stale or unreadable)**\n\n- Triglycerides: no usable result" in card.detail
     assert [s.label for s in card.suggestions or []] == [
         "Order ferritin", "Order full blood count (platelets)", "Order fibrinogen", "Order triglycerides",
         "Order AST", "Order ALT"]
