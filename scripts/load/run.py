@@ -178,7 +178,6 @@ def run_wrk(
         raise SystemExit(f"wrk failed ({wrk.returncode}):\n{output[-4000:]}")
     result: dict[str, Any] = json.loads(lines[-1].removeprefix("LOAD-RESULT "))
     result["wrk_cpu_s"] = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    result["started_epoch"] = time.time() - (time.monotonic() - started)
     return result
 
 
@@ -421,6 +420,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.duration is None:
         args.duration = 60.0 if args.mode == "kill" else 300.0
+    if args.duration < 2 or args.warmup < 1 or args.clients < 1 or not 0 < args.kill_at < 1:
+        parser.error("need --duration of 2 s or more, --warmup of 1 s or more, clients, and 0 < --kill-at < 1")
     if token_lifetime(args) > MAX_TOKEN_LIFETIME_S:
         parser.error(f"runs longer than {MAX_TOKEN_LIFETIME_S - 300 - args.warmup} s need tokens living longer "
                      "than CDS_JWT_MAX_LIFETIME_S allows")
