@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from types import MappingProxyType
 
 from cds_service.cards.catalogue import Catalogue, RuleEntry, ServiceEntry
@@ -58,23 +59,25 @@ def find_service(services: Services, service_id: str) -> ServiceEntry:
     return entry
 
 
-def rule_context(entry: RuleEntry, services: Services) -> RuleContext:
+def rule_context(entry: RuleEntry, now: datetime) -> RuleContext:
     params = {name: Param(value=p.value, unit=p.unit) for name, p in entry.params.items()}
     return RuleContext(
-        now=services.clock.now(),
+        now=now,
         params=MappingProxyType(params),
         switches=MappingProxyType(dict(entry.switches)),
     )
 
 
-def run_rules(facts: PatientFacts, service: ServiceEntry, services: Services) -> list[RenderedCard]:
+def run_rules(
+    facts: PatientFacts, service: ServiceEntry, services: Services, now: datetime
+) -> list[RenderedCard]:
     """Run every active rule of the service on the facts and render the findings, most urgent first."""
     rendered: list[RenderedCard] = []
     for rule_id in service.rules:
         entry = services.catalogue.rules[rule_id]
         if entry.status != "active":
             continue
-        finding = services.registry[rule_id].function(facts, rule_context(entry, services))
+        finding = services.registry[rule_id].function(facts, rule_context(entry, now))
         if finding is None:
             continue
         rendered.append(
@@ -100,10 +103,11 @@ def evaluate(
     if request.hook != service.hook:
         raise UnsupportedHook(f"service {service_id!r} serves {service.hook!r}, not {request.hook!r}")
     data = resolve(service.prefetch, service.required_prefetch, request, caller, services.fhir)
+    now = services.clock.now()  # one instant for the whole call: facts, every rule and the records agree
     # A key we got only in part is as uncertain for the cards as one we could not get at all.
     degraded = (*data.unavailable, *data.incomplete)
-    facts = build_facts(data.patient, data.resources, services.clock.now(), services.valuesets, unavailable=degraded)
-    rendered = run_rules(facts, service, services)
+    facts = build_facts(data.patient, data.resources, now, services.valuesets, unavailable=degraded)
+    rendered = run_rules(facts, service, services, now)
     issued = [
         IssuedCard(
             uuid=r.card.uuid or "",
@@ -114,14 +118,14 @@ def evaluate(
         for r in rendered
     ]
     try:
-        services.store.record_issued(issued, services.clock.now())
+        services.store.record_issued(issued, now)
     except StoreError:
         # Cards still go out: without this record their feedback is only marked "unknown card".
         log.error("issued cards not recorded", extra={"hookInstance": request.hookInstance})
     if services.audit is not None:
         audited = [AuditedCard(request.hookInstance, r.card.uuid or "", r.rule_id, r.card.indicator) for r in rendered]
         try:
-            services.audit.record(audited, services.clock.now())
+            services.audit.record(audited, now)
         except StoreError:
             # Same choice as above: the advice matters more than its audit row; the failure is logged.
             log.error("card audit not recorded", extra={"hookInstance": request.hookInstance})
