@@ -6,56 +6,30 @@ nesting depth (400), prefetch keys and resources (413).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from itertools import chain, compress
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-import orjson
 from flask import current_app, request
 from pydantic import BaseModel, ValidationError
 
+from cds_service.api.decode import decode_hook_request, decode_json
 from cds_service.api.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from cds_service.config import Settings
+from cds_service.protocol import HookRequest
 
 M = TypeVar("M", bound=BaseModel)
-CONTAINERS = frozenset({dict, list})
 
 
-def json_body() -> Any:
-    """Return the parsed JSON body: 415 for another content type, 400 when it is not JSON."""
+def json_body(decode: Callable[[bytes, int], Any] = decode_json) -> Any:
+    """Return the decoded JSON body (api/decode.py): 415 for another content type, 400 when it is not JSON."""
     if request.mimetype != "application/json":
         raise UnsupportedMediaType("the body must be application/json")
-    limit = _settings().max_json_depth
-    try:
-        body = orjson.loads(request.get_data(cache=False))
-    except orjson.JSONDecodeError as error:
-        if "depth limit" in str(error):  # orjson's own limit (1024) is above ours
-            raise BadRequest(f"the body nests JSON deeper than {limit} levels") from None
-        raise BadRequest("the body is not valid JSON") from None
-    if json_depth(body, limit) > limit:
-        raise BadRequest(f"the body nests JSON deeper than {limit} levels")
-    return body
+    return decode(request.get_data(cache=False), _settings().max_json_depth)
 
 
 def _settings() -> Settings:
     settings: Settings = current_app.config["SETTINGS"]
     return settings
-
-
-def json_depth(value: Any, limit: int) -> int:
-    """Return the nesting depth of parsed JSON (a scalar is 0), stopping once it exceeds `limit`.
-
-    For JSON as orjson parses it: containers are exactly `dict` and `list`. Iterative, so a deep document
-    cannot exhaust Python's stack. Level by level, each level's children gathered and filtered by
-    itertools in C: a node-by-node walk in Python took a third of a 500-Observation call (docs/performance.md).
-    """
-    level = [value] if type(value) in CONTAINERS else []
-    depth = 0
-    while level and depth <= limit:
-        depth += 1
-        children = list(chain.from_iterable(node.values() if type(node) is dict else node for node in level))
-        level = list(compress(children, map(CONTAINERS.__contains__, map(type, children))))
-    return depth
 
 
 def check_prefetch(prefetch: Mapping[str, Any] | None) -> None:
@@ -80,7 +54,8 @@ def check_prefetch(prefetch: Mapping[str, Any] | None) -> None:
 
 def parse(model: type[M]) -> M:
     """Return the body validated as `model`; 400 naming the first invalid field."""
-    body = json_body()
+    # A hook call's prefetch is decoded typed: only the FHIR fields the service reads (facts/wire.py).
+    body = json_body(decode_hook_request if model is HookRequest else decode_json)
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object")
     try:

@@ -256,8 +256,8 @@ def resolve(
             if _is_patient(resource, patient_id) and mode in ("match", "include"):
                 patient = patient or resource
             elif mode == "match" and resource.get("resourceType") != "Patient":
-                if isinstance(resource.get("id"), str):
-                    resources.setdefault((str(resource["resourceType"]), resource["id"]), resource)
+                if isinstance(resource.get("id"), str):  # no resourceType: kept, and ignored by facts
+                    resources.setdefault((str(resource.get("resourceType")), resource["id"]), resource)
                 else:
                     anonymous.append(resource)
 

@@ -8,7 +8,7 @@ import orjson
 import pytest
 from flask.testing import FlaskClient
 
-from cds_service.api.body import json_depth
+from cds_service.api.decode import nesting_depth
 from tests.conftest import hook_request
 from tests.security.conftest import AppFactory
 from tests.security.tokens import FEEDBACK, SERVICE
@@ -33,7 +33,7 @@ def dev_client(make_app: AppFactory) -> FlaskClient:
 
 def test_nesting_up_to_the_limit_is_accepted(dev_client: FlaskClient) -> None:
     body = nested(64)
-    assert json_depth(body, 1000) == 64
+    assert nesting_depth(orjson.dumps(body), 1000) == 64
     assert post_raw(dev_client, orjson.dumps(body)).status_code == 200
 
 
@@ -54,9 +54,42 @@ def test_feedback_bodies_have_the_same_depth_limit(dev_client: FlaskClient) -> N
         400, "the body nests JSON deeper than 64 levels")
 
 
-def test_json_depth_counts_containers_only() -> None:
-    assert [json_depth(value, 10) for value in (1, "x", [], {}, [[1]], {"a": [{"b": {}}]})] == [0, 0, 1, 1, 2, 4]
-    assert json_depth([[[[[[]]]]]], 3) == 4  # stops once over the limit
+@pytest.mark.parametrize("depth", [65, 500, 100_000])
+# (where, how many objects and arrays enclose the field's value)
+@pytest.mark.parametrize(("where", "enclosing"), [
+    ("unknown top-level field", 1), ("unknown Observation field", 6), ("unknown Bundle field", 3),
+])
+def test_deep_nesting_in_a_field_the_service_skips_is_a_400_too(
+    dev_client: FlaskClient, depth: int, where: str, enclosing: int
+) -> None:
+    # The prefetch is decoded typed (facts/wire.py): these fields are skipped, never built, yet counted.
+    body = hook_request()
+    observation = {"resourceType": "Observation", "id": "o1", "status": "final", "note": "@"}
+    body["prefetch"]["observations"]["entry"] = [{"resource": observation}]
+    if where == "unknown top-level field":
+        body["x-deep"] = "@"
+        del observation["note"]
+    elif where == "unknown Bundle field":
+        body["prefetch"]["observations"]["meta"] = "@"
+        del observation["note"]
+    raw = orjson.dumps(body)
+    assert raw.count(b'"@"') == 1
+    inner = depth - enclosing
+    deep = raw.replace(b'"@"', b"[" * inner + b"]" * inner)
+    if depth <= 500:
+        assert nesting_depth(deep, 1000) == depth
+    at_limit = 64 - enclosing
+    assert post_raw(dev_client, raw.replace(b'"@"', b"[" * at_limit + b"]" * at_limit)).status_code == 200
+    response = post_raw(dev_client, deep)
+    assert response.status_code == 400
+    assert response.json["issue"][0]["diagnostics"] == "the body nests JSON deeper than 64 levels"
+
+
+def test_nesting_depth_counts_containers_only() -> None:
+    values = (1, "x", [], {}, [[1]], {"a": [{"b": {}}]}, ["[[", {'"[': "]\\"}], {"a": '"', "b": [["x\\"]]})
+    assert [nesting_depth(orjson.dumps(value), 10) for value in values] == [0, 0, 1, 1, 2, 4, 2, 3]
+    assert nesting_depth(b"[[[[[[]]]]]]", 3) == 4  # stops once over the limit
+    assert nesting_depth(b"[" * 100_000 + b"]" * 100_000, 400) == 401
 
 
 def test_too_many_prefetch_keys_is_a_413(make_app: AppFactory) -> None:

@@ -1,0 +1,97 @@
+"""One figure over HTTP for `make bench`: gunicorn with deploy/gunicorn.conf.py, a call on a new connection.
+
+Development mode (no JWT: the JWT check is measured by `make load`), 2 sync workers, SQLite in a temp dir,
+a free port of 127.0.0.1. One client, sequential calls, each on its own TCP connection (gunicorn's sync
+workers close it after the answer): median of the whole exchange, against `orjson.loads` of the body.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+
+from bench.bodies import request_body
+
+ROOT = Path(__file__).resolve().parent.parent
+URL = "/cds-services/nxp2-myositis"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _post(port: int, body: bytes) -> bytes:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request("POST", URL, body=body, headers={"Content-Type": "application/json"})
+        answer = connection.getresponse()
+        data = answer.read()
+        if answer.status != 200:
+            raise SystemExit(f"HTTP {answer.status}: {data[:300]!r}")
+        return data
+    finally:
+        connection.close()
+
+
+def _wait_ready(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"gunicorn exited at start-up; its log:\n{log.read_text()[-3000:]}")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("gunicorn did not answer /healthz within 60 s")
+
+
+def http_figure(observations: int, mix: str, calls: int = 60) -> dict[str, float]:
+    """Start gunicorn, time `calls` sequential calls, print and return the medians."""
+    body = request_body(observations, mix=mix)
+    with tempfile.TemporaryDirectory() as workdir:
+        port = _free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CDS_")}
+        env.update({"CDS_MODE": "development", "CDS_DATA_DIR": str(Path(workdir) / "data"), "CDS_WORKERS": "2"})
+        log = Path(workdir) / "gunicorn.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(  # noqa: S603  (our own gunicorn and arguments)
+                [str(Path(sys.executable).with_name("gunicorn")), "--config", str(ROOT / "deploy/gunicorn.conf.py"),
+                 "--bind", f"127.0.0.1:{port}", "cds_service.wsgi:app"],
+                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            )
+        try:
+            _wait_ready(port, process, log)
+            for _ in range(5):
+                _post(port, body)  # warm both workers
+            times = []
+            parses = []
+            for _ in range(calls):
+                start = time.perf_counter()
+                _post(port, body)
+                times.append(time.perf_counter() - start)
+                start = time.perf_counter()
+                orjson.loads(body)
+                parses.append(time.perf_counter() - start)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+    over_http, parse = statistics.median(times), statistics.median(parses)
+    print(f"\nover HTTP (gunicorn, 2 sync workers, new connection per call), {observations} '{mix}' Observations, "
+          f"{len(body) / 1024:.0f} KB: {over_http * 1e3:.2f} ms median of {calls}; orjson.loads "
+          f"{parse * 1e3:.2f} ms; ratio {over_http / parse:.2f}")
+    return {"http_ms": over_http * 1e3, "parse_ms": parse * 1e3, "ratio": over_http / parse}
