@@ -93,7 +93,7 @@ def _observation(index: int, rng: random.Random, mix: str) -> dict[str, Any]:
         base["code"] = {"coding": [{"system": "http://lab.example.org/codes", "code": "MYO-NXP2",
                                     "display": "NXP-2 (Nuclear matrix protein-2) Ab"}],
                         "text": "Anti-NXP2 antibody"}
-        base["valueQuantity"] = {"value": rng.choice([8, 18, 48, 72])}
+        base["valueQuantity"] = {"value": 72 if mix == "read" else rng.choice([8, 18, 48, 72])}
         base["method"] = {"text": "Line blot (EUROLINE)"}
         return base
     if kind < 0.35:
