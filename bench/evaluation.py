@@ -38,10 +38,10 @@ from cds_service.api.decode import decode_hook_request  # noqa: E402
 from cds_service.app import create_app  # noqa: E402
 from cds_service.config import Settings  # noqa: E402
 from cds_service.facts.build import build_facts  # noqa: E402
-from cds_service.feedback.store import IssuedCard  # noqa: E402
 from cds_service.hooks.evaluate import Services, run_rules  # noqa: E402
 from cds_service.hooks.prefetch import resolve  # noqa: E402
 from cds_service.protocol import CdsResponse, HookRequest  # noqa: E402
+from cds_service.storage.feedback import IssuedCard  # noqa: E402
 from cds_service.support.clock import FixedClock  # noqa: E402
 from cds_service.support.ids import SequentialIds  # noqa: E402
 
@@ -99,9 +99,9 @@ def steps(services: Services, body: bytes, limit: int) -> list[Callable[[], obje
     rendered = run_rules(facts, service, services, NOW)
     response = CdsResponse(cards=[r.card for r in rendered])
 
-    def record() -> None:
+    def record() -> None:  # what the call itself spends: the write is queued to a thread (storage/records.py)
         issued = [IssuedCard(services.ids.new_id(), r.rule_id, request.hookInstance, ()) for r in rendered]
-        services.store.record_issued(issued, NOW)
+        services.records.record(issued, (), NOW)
 
     return [
         lambda: decode_hook_request(body, limit),
