@@ -141,12 +141,15 @@ def measure(app: Any, mix: str, sizes: tuple[int, ...] = SIZES, scale: int = 200
     return rows
 
 
-def quiet_logs() -> None:
+def quiet_logs() -> Any:
     """Keep the request log line of every call (its cost is part of the call) but write it to /dev/null.
 
     The JSON handler writes to whatever `sys.stderr` is at each record (observability.StderrHandler).
+    Returns the stderr to put back afterwards.
     """
-    sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
+    before = sys.stderr
+    sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - closed by the caller putting `before` back
+    return before
 
 
 def telemetry(app: Any) -> list[Callable[[], object]]:
@@ -175,11 +178,15 @@ def main(argv: list[str] | None = None) -> int:
         # 5,000 read Observations are 5.4 MB: above the default body limit (5 MB).
         settings = Settings(mode="development", data_dir=Path(data_dir), max_body_bytes=20_000_000)
         app = create_app(settings, clock=FixedClock(NOW), ids=SequentialIds())
-        quiet_logs()
+        stderr = quiet_logs()
         gc.collect()
         gc.freeze()  # as wsgi.py does after start-up
-        for mix in MIXES:
-            measure(app, mix, scale=4000 if args.quick else 20000)
+        try:
+            for mix in MIXES:
+                measure(app, mix, scale=4000 if args.quick else 20000)
+        finally:
+            sys.stderr.close()
+            sys.stderr = stderr
     if not (args.quick or args.no_http):
         from bench.over_http import http_figure
 
