@@ -3,7 +3,8 @@
 A hook call's prefetch is decoded into `facts.wire` types: only the FHIR fields the service reads are built,
 the rest (narrative, meta, performers, extensions) is skipped in C. The envelope's own fields are decoded as
 sent and validated by the pydantic `HookRequest` as before (the same error messages, the same OpenAPI schema).
-Other bodies (feedback, the demo's) are decoded whole.
+Other bodies (feedback, the demo's) are small and parsed whole by orjson, as before: it reads integers beyond
+64 bits as floats, which the feedback store's `orjson.dumps` of each item needs (msgspec keeps them as int).
 
 The nesting limit (400 above `CDS_MAX_JSON_DEPTH`) is checked on the bytes, ignored fields included, without
 building or walking a tree in Python: `nesting_depth`.
@@ -14,6 +15,7 @@ from __future__ import annotations
 from typing import Any, Final, TypedDict
 
 import msgspec
+import orjson
 
 from cds_service.api.errors import BadRequest
 from cds_service.facts.wire import NotObject, Resource
@@ -32,7 +34,6 @@ class Envelope(TypedDict, total=False):
 
 
 _HOOK_REQUEST: Final = msgspec.json.Decoder(Envelope | NotObject)
-_ANY: Final = msgspec.json.Decoder()
 
 # nesting_depth: escapes that hide a quote or a backslash, then every byte but brackets and quotes, go first.
 _KEEP: Final = b'[]{}"'
@@ -68,23 +69,31 @@ def nesting_depth(data: bytes, limit: int) -> int:
     return depth
 
 
-def _checked(data: bytes, decoder: msgspec.json.Decoder[Any], limit: int) -> Any:
-    try:
-        body = decoder.decode(data)
-    except RecursionError:  # deeper than the interpreter's recursion limit: deeper than ours
-        raise BadRequest(f"the body nests JSON deeper than {limit} levels") from None
-    except msgspec.DecodeError:  # ValidationError too: a number out of range, as orjson refuses it
-        raise BadRequest("the body is not valid JSON") from None
-    if nesting_depth(data, limit) > limit:
-        raise BadRequest(f"the body nests JSON deeper than {limit} levels")
-    return body
+def _too_deep(limit: int) -> BadRequest:
+    return BadRequest(f"the body nests JSON deeper than {limit} levels")
 
 
 def decode_hook_request(data: bytes, limit: int) -> Any:
     """Return a hook call's body with its prefetch resources typed (`facts.wire`); 400 when it is not JSON."""
-    return _checked(data, _HOOK_REQUEST, limit)
+    try:
+        body = _HOOK_REQUEST.decode(data)
+    except RecursionError:  # deeper than the interpreter's recursion limit: deeper than ours
+        raise _too_deep(limit) from None
+    except msgspec.DecodeError:  # ValidationError too: a number out of range, as orjson refuses it
+        raise BadRequest("the body is not valid JSON") from None
+    if nesting_depth(data, limit) > limit:
+        raise _too_deep(limit)
+    return body
 
 
 def decode_json(data: bytes, limit: int) -> Any:
     """Return any JSON body as plain Python data; 400 when it is not JSON or nests deeper than `limit`."""
-    return _checked(data, _ANY, limit)
+    try:
+        body = orjson.loads(data)
+    except orjson.JSONDecodeError as error:
+        if "depth limit" in str(error):  # orjson's own limit (1024) is above ours
+            raise _too_deep(limit) from None
+        raise BadRequest("the body is not valid JSON") from None
+    if nesting_depth(data, limit) > limit:
+        raise _too_deep(limit)
+    return body
