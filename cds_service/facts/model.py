@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 
+# Juvenile = myositis onset before 18 (clinical-evidence.md reading rules, S0 and S3); "a child now" uses the same age.
+JUVENILE_BEFORE_YEARS = 18.0
+
 
 class Positivity(Enum):
     POSITIVE = "positive"
@@ -202,7 +205,7 @@ class PatientFacts:
     def is_juvenile_onset(self) -> bool | None:
         """True when myositis began before 18; None when onset or birth date is unknown."""
         age = self.onset_age()
-        return None if age is None else age < 18
+        return None if age is None else age < JUVENILE_BEFORE_YEARS
 
     # --- labs, problems, tests ----------------------------------------------------------------------
 

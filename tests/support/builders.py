@@ -1,0 +1,377 @@
+"""The test builders: one clock, one rule context, one FHIR Bundle generator, facts built from Bundles.
+
+- `NOW` is the suite's fixed instant; `ago(days=, hours=)` and `months_ago(n)` count back from it.
+- `rule_context(rule_id)` is the context the service gives a rule (`hooks.evaluate.rule_context`, the real
+  catalogue and value-set titles); `run_rule(rule_id, facts)` runs the rule in it.
+- `PatientRecord` writes one patient's FHIR R4 collection Bundle, resource by resource, and `facts_of(record)`
+  is what the facts layer (`build_facts`) makes of it at NOW. Rule tests build facts this way; only what a
+  Bundle cannot express (an unusable result with a chosen problem text, a growth z-score of a given value,
+  a missing birth date...) is built by hand with `tests.unit.rules.facts_by_hand`.
+
+Adding a fixture (one clinical situation, ideally as a boundary pair):
+1. In `tests/scenarios/fixtures.py`, add a `PatientRecord` (usually via `jdm_child(...)` or `adult_dm(...)`)
+   named after the situation, e.g. `jdm_child("jdm-nxp2-mas-ferritin-685").lab("ferritin", 685, hours=10)`.
+2. In `tests/golden/expectations.yaml`, add the scenario by hand: a one-line `description` and `fires`, the
+   cards that must fire with their indicator; every other card of the service must stay silent.
+3. Run `.venv/bin/python -m tests.scenarios.fixtures` (writes `fhir_fixtures/<name>.json`), then
+   `UPDATE_GOLDEN=1 .venv/bin/pytest tests/api/test_scenarios.py` and read the new golden card.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from functools import cache
+from typing import Any
+
+from cds_service.cards.catalogue import Catalogue, load_catalogue
+from cds_service.config import PROJECT_ROOT
+from cds_service.facts.build import build_facts
+from cds_service.facts.model import PatientFacts
+from cds_service.facts.valuesets import ValueSets, load_valuesets
+from cds_service.hooks.evaluate import concept_titles
+from cds_service.hooks.evaluate import rule_context as service_rule_context
+from cds_service.rules import REGISTRY
+from cds_service.rules.registry import DURATION_UNITS, Finding, Param, RuleContext
+
+NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+CARDS_DIR = PROJECT_ROOT / "cards"
+MONTH = DURATION_UNITS["mo"]
+YEAR = timedelta(days=365.25)  # PatientFacts.age_on divides days by 365.25
+
+
+# --- time -------------------------------------------------------------------------------------------------
+
+
+def ago(*, days: float = 0, hours: float = 0) -> datetime:
+    return NOW - timedelta(days=days, hours=hours)
+
+
+def months_ago(months: float) -> datetime:
+    """Exactly `months` catalogue months (365/12 days) before NOW, so it sits on an `n mo` window."""
+    return NOW - months * MONTH
+
+
+def born_aged(age_years: float, on: datetime = NOW) -> date:
+    """A birth date that makes the patient `age_years` old (to within a day) on `on`."""
+    return (on - age_years * YEAR).date()
+
+
+# --- the catalogue and the rule context ---------------------------------------------------------------------
+
+
+@cache
+def catalogue() -> Catalogue:
+    return load_catalogue(CARDS_DIR, REGISTRY)
+
+
+@cache
+def valuesets() -> ValueSets:
+    return load_valuesets(CARDS_DIR / "valuesets")
+
+
+def rule_context(rule_id: str, *, now: datetime = NOW, switches: Mapping[str, bool] | None = None) -> RuleContext:
+    """The context the service gives the rule (its catalogue params and switches, titles), at `now`."""
+    ctx = service_rule_context(catalogue().rules[rule_id], now, concept_titles(valuesets()))
+    return replace(ctx, switches={**ctx.switches, **(switches or {})}) if switches else ctx
+
+
+def run_rule(
+    rule_id: str, facts: PatientFacts, *, now: datetime = NOW, switches: Mapping[str, bool] | None = None
+) -> Finding | None:
+    return REGISTRY[rule_id].function(facts, rule_context(rule_id, now=now, switches=switches))
+
+
+def param(rule_id: str, name: str) -> Param:
+    entry = catalogue().rules[rule_id].params[name]
+    return Param(value=entry.value, unit=entry.unit)
+
+
+def window(rule_id: str, name: str) -> timedelta:
+    return rule_context(rule_id).window(name)
+
+
+def indicator(rule_id: str, finding: Finding) -> str:
+    """The indicator the card of a finding gets: its escalation's, else the card's."""
+    entry = catalogue().rules[rule_id]
+    return entry.escalations[finding.escalation].indicator if finding.escalation else entry.card.indicator
+
+
+# --- codes the Bundles use (terminology.md; every one is in a value set of cards/valuesets) -----------------
+
+SNOMED = "http://snomed.info/sct"
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+LOINC = "http://loinc.org"
+CPT = "http://www.ama-assn.org/go/cpt"
+UCUM = "http://unitsofmeasure.org"
+INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
+CLINICAL_STATUS = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+VERIFICATION_STATUS = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+# No LOINC code exists for anti-NXP2 (terminology.md 1a): a site's own lab code, found by the value set's text.
+LOCAL_LAB = "http://example.org/fhir/CodeSystem/local-lab-codes"
+LOCAL_CODE = "urn:nxp2-cds:local-code"  # the placeholder system of cards/valuesets (swallow study, CMAS, MMT8)
+ANTI_NXP2_TEXT = "Anti-NXP2 (MJ) antibody"
+
+Code = tuple[str, str, str]  # system, code, display
+
+# Condition kind -> codings and the text the record shows (Problem.display).
+CONDITIONS: dict[str, tuple[tuple[Code, ...], str]] = {
+    "dm": (((SNOMED, "396230008", "Dermatomyositis"), (ICD10CM, "M33.12", "Other dermatomyositis with myopathy")),
+           "Dermatomyositis"),
+    "jdm": (((ICD10CM, "M33.02", "Juvenile dermatomyositis with myopathy"), (SNOMED, "396230008", "Dermatomyositis")),
+            "Juvenile dermatomyositis"),
+    "ild": (((SNOMED, "233703007", "Interstitial lung disease"),
+             (ICD10CM, "J84.9", "Interstitial pulmonary disease, unspecified")), "Interstitial lung disease"),
+    "malignancy": (((SNOMED, "363346000", "Malignant neoplastic disease"),), "Lung adenocarcinoma"),
+    "dysphagia": (((SNOMED, "40739000", "Dysphagia"), (ICD10CM, "R13.10", "Dysphagia, unspecified")), "Dysphagia"),
+    "dysphonia": (((SNOMED, "50219008", "Hoarseness"),), "Hoarseness"),
+    "skin-ulcer": (((SNOMED, "46742003", "Skin ulcer"),), "Skin ulcer"),
+    "oedema": (((SNOMED, "267038008", "Edema"),), "Edema"),
+    "abdominal-pain": (((SNOMED, "21522001", "Abdominal pain"),), "Abdominal pain"),
+    "gi-perforation": (((SNOMED, "51875005", "Gastrointestinal perforation"),), "Gastrointestinal perforation"),
+    "gi-bleeding": (((SNOMED, "405729008", "Hematochezia"),), "Hematochezia"),
+}
+# Test concept -> coding and the text of the Procedure.
+PROCEDURES: dict[str, tuple[Code, str]] = {
+    "ct-chest": ((SNOMED, "169069000", "CT of chest"), "CT chest"),
+    "ct-abdomen-pelvis": ((SNOMED, "1148701004", "CT of abdomen and pelvis with IV contrast"),
+                          "CT abdomen and pelvis with contrast"),
+    "pet-ct": ((CPT, "78815", "PET with concurrently acquired CT, skull base to mid-thigh"), "FDG PET-CT"),
+    "pft": ((SNOMED, "23426006", "Measurement of respiratory function"), "Pulmonary function tests with DLCO"),
+    # No swallow-study code is confirmed; the value set holds a placeholder local code that sites replace.
+    "swallow-study": ((LOCAL_CODE, "swallow-study", "Swallow study"), "Videofluoroscopic swallow study"),
+    "ecg": ((SNOMED, "29303009", "Electrocardiographic procedure"), "Electrocardiographic procedure"),
+    "echocardiogram": ((SNOMED, "40701008", "Echocardiography"), "Echocardiography"),
+}
+# Numeric concept -> coding, text, canonical UCUM unit, Observation category.
+LABS: dict[str, tuple[Code, str, str, str]] = {
+    "ferritin": ((LOINC, "2276-4", "Ferritin [Mass/volume] in Serum or Plasma"), "", "ng/mL", "laboratory"),
+    "platelets": ((LOINC, "777-3", "Platelets [#/volume] in Blood by Automated count"), "", "10*3/uL", "laboratory"),
+    "ast": ((LOINC, "1920-8", "Aspartate aminotransferase [Enzymatic activity/volume] in Serum or Plasma"), "",
+            "U/L", "laboratory"),
+    "triglycerides": ((LOINC, "2571-8", "Triglyceride [Mass/volume] in Serum or Plasma"), "", "mg/dL", "laboratory"),
+    "fibrinogen": ((LOINC, "3255-7", "Fibrinogen [Mass/volume] in Platelet poor plasma by Coagulation assay"), "",
+                   "mg/dL", "laboratory"),
+    "body-temperature": ((LOINC, "8310-5", "Body temperature"), "", "Cel", "vital-signs"),
+    "troponin-i": ((LOINC, "89579-7", "Troponin I.cardiac [Mass/volume] in Serum or Plasma by High sensitivity method"),
+                   "", "ng/L", "laboratory"),
+    "troponin-t": ((LOINC, "67151-1", "Troponin T.cardiac [Mass/volume] in Serum or Plasma by High sensitivity method"),
+                   "", "ng/L", "laboratory"),
+    "cd4-cd8-ratio": ((LOINC, "54218-3",
+                       "CD3+CD4+ (T4 helper) cells/CD3+CD8+ (T8 suppressor cells) cells [# Ratio] in Blood"),
+                      "", "{ratio}", "laboratory"),
+    "bmi": ((LOINC, "39156-5", "Body mass index (BMI) [Ratio]"), "BMI", "kg/m2", "vital-signs"),
+    "cmas": ((LOCAL_CODE, "cmas", "Childhood Myositis Assessment Scale total score"), "", "{score}", "exam"),
+    "mmt8": ((LOCAL_CODE, "mmt8", "Manual Muscle Testing 8 total score"), "", "{score}", "exam"),
+}
+ANTIBODY_VALUES: dict[str, tuple[dict[str, Any], tuple[str, str]]] = {
+    "positive": ({"valueCodeableConcept": {"coding": [{"system": SNOMED, "code": "10828004", "display": "Positive"}],
+                                           "text": "Positive"}}, ("POS", "Positive")),
+    "negative": ({"valueCodeableConcept": {"coding": [{"system": SNOMED, "code": "260385009", "display": "Negative"}],
+                                           "text": "Negative"}}, ("NEG", "Negative")),
+    "equivocal": ({"valueString": "Equivocal"}, ("E", "Equivocal")),
+}
+
+
+def _coding(code: Code) -> dict[str, str]:
+    system, value, display = code
+    return {"system": system, "code": value, "display": display}
+
+
+def _status(system: str, code: str) -> dict[str, Any]:
+    return {"coding": [{"system": system, "code": code, "display": code.replace("-", " ").capitalize()}]}
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _quantity(value: float, unit: str) -> dict[str, Any]:
+    return {"value": value, "unit": unit, "system": UCUM, "code": unit}
+
+
+@dataclass(frozen=True)
+class BmiExpectation:
+    """A BMI written into a fixture and the side of BMI-for-age z = -2 it must fall on (every growth reference)."""
+
+    value: float
+    measured: datetime
+    low_for_age: bool
+
+
+class PatientRecord:
+    """One patient's FHIR R4 collection Bundle, written resource by resource (each method returns the record).
+
+    Times are `at=` a datetime, or `days=`/`hours=` before NOW. Resource ids are `<hash>-<kind>-<n>` unless
+    `rid=` names one.
+    """
+
+    def __init__(self, name: str, *, birth: date, gender: str = "female", given: str = "Mei") -> None:
+        assert len(name) <= 64, f"{name}: a FHIR id has at most 64 characters"
+        self.name, self.birth, self.gender, self.given = name, birth, gender, given
+        self.resources: list[dict[str, Any]] = []
+        self.bmis: list[BmiExpectation] = []
+        self._prefix = hashlib.sha1(name.encode()).hexdigest()[:10]  # an id prefix, not a secret
+        self._count = 0
+
+    def _id(self, kind: str, rid: str | None) -> str:
+        self._count += 1
+        return rid or f"{self._prefix}-{kind}-{self._count}"
+
+    def _subject(self) -> dict[str, str]:
+        return {"reference": f"Patient/{self.name}"}
+
+    # --- resources -------------------------------------------------------------------------------------------
+
+    def antibody(
+        self, result: str = "positive", *, at: datetime | None = None, days: float = 170, status: str = "final",
+        method: str = "", rid: str | None = None,
+    ) -> PatientRecord:
+        """An anti-NXP2 Observation: positive (SNOMED 10828004 + POS), negative (260385009 + NEG) or equivocal (E)."""
+        value, interpretation = ANTIBODY_VALUES[result]
+        resource: dict[str, Any] = {
+            "resourceType": "Observation", "id": self._id("nxp2", rid), "status": status,
+            "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "laboratory", "display": "Laboratory"}]}],
+            "code": {"coding": [{"system": LOCAL_LAB, "code": "NXP2", "display": ANTI_NXP2_TEXT}],
+                     "text": ANTI_NXP2_TEXT},
+            "subject": self._subject(), "effectiveDateTime": _iso(at or ago(days=days)),
+            **value,
+            "interpretation": [{"coding": [{"system": INTERPRETATION, "code": interpretation[0],
+                                            "display": interpretation[1]}]}],
+        }
+        if method:
+            resource["method"] = {"text": method}
+        self.resources.append(resource)
+        return self
+
+    def condition(
+        self, kind: str, *, at: datetime | None = None, days: float = 1, status: str = "active",
+        recorded: datetime | None = None, abated: datetime | None = None, verification: str = "confirmed",
+        text: str | None = None, rid: str | None = None,
+    ) -> PatientRecord:
+        """A problem-list Condition of a kind of `CONDITIONS`, with onset `at` (recorded then, unless told)."""
+        codes, shown = CONDITIONS[kind]
+        onset = at or ago(days=days)
+        resource: dict[str, Any] = {
+            "resourceType": "Condition", "id": self._id("condition", rid),
+            "verificationStatus": _status(VERIFICATION_STATUS, verification),
+            "category": [{"coding": [{"system": CONDITION_CATEGORY, "code": "problem-list-item",
+                                      "display": "Problem List Item"}]}],
+            "code": {"coding": [_coding(c) for c in codes], "text": text or shown}, "subject": self._subject(),
+            "onsetDateTime": _iso(onset), "recordedDate": _iso(recorded or onset),
+        }
+        if abated is not None:
+            resource["abatementDateTime"] = _iso(abated)
+        if verification != "entered-in-error":  # con-5: no clinicalStatus on an entered-in-error Condition
+            resource["clinicalStatus"] = _status(CLINICAL_STATUS, status)
+        self.resources.append(resource)
+        return self
+
+    def myositis(
+        self, *, juvenile: bool = True, at: datetime | None = None, days: float = 180, status: str = "active",
+        recorded: datetime | None = None, rid: str | None = None,
+    ) -> PatientRecord:
+        """The myositis Condition whose onset date is the myositis onset: JDM or adult DM coding."""
+        return self.condition("jdm" if juvenile else "dm", at=at, days=days, status=status, recorded=recorded,
+                              rid=rid)
+
+    def finding_observation(self, kind: str, *, days: float = 1) -> PatientRecord:
+        """A coded clinical finding recorded as an Observation (for example haematochezia seen on the ward)."""
+        (code, *_), shown = CONDITIONS[kind]
+        self.resources.append({
+            "resourceType": "Observation", "id": self._id("finding", None), "status": "final",
+            "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "exam", "display": "Exam"}]}],
+            "code": {"coding": [_coding(code)], "text": shown}, "subject": self._subject(),
+            "effectiveDateTime": _iso(ago(days=days)), "valueBoolean": True,
+        })
+        return self
+
+    def lab(
+        self, concept: str, value: float, *, at: datetime | None = None, days: float = 0, hours: float = 0,
+        high: float | None = None, unit: str | None = None, rid: str | None = None,
+    ) -> PatientRecord:
+        """A numeric Observation in the concept's canonical unit; another `unit` is one the facts cannot read."""
+        code, text, canonical, category = LABS[concept]
+        resource: dict[str, Any] = {
+            "resourceType": "Observation", "id": self._id(concept, rid), "status": "final",
+            "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": category,
+                                      "display": category.replace("-", " ").title()}]}],
+            "code": {"coding": [_coding(code)], "text": text or code[2]}, "subject": self._subject(),
+            "effectiveDateTime": _iso(at or ago(days=days, hours=hours)),
+            "valueQuantity": _quantity(value, unit or canonical),
+        }
+        if high is not None:
+            resource["referenceRange"] = [{"high": _quantity(high, canonical)}]
+        self.resources.append(resource)
+        return self
+
+    def bmi(self, value: float, *, at: datetime, low_for_age: bool, rid: str | None = None) -> PatientRecord:
+        """A BMI Observation, and whether its BMI-for-age z must be at or below -2 (checked for every reference)."""
+        self.bmis.append(BmiExpectation(value, at, low_for_age))
+        return self.lab("bmi", value, at=at, rid=rid)
+
+    def procedure(
+        self, concept: str, *, at: datetime | None = None, days: float = 0, declined: bool = False,
+        rid: str | None = None,
+    ) -> PatientRecord:
+        """A completed Procedure, or (declined) a not-done one whose date is when it was due and declined."""
+        code, text = PROCEDURES[concept]
+        resource: dict[str, Any] = {
+            "resourceType": "Procedure", "id": self._id(concept, rid),
+            "status": "not-done" if declined else "completed",
+            "code": {"coding": [_coding(code)], "text": text}, "subject": self._subject(),
+        }
+        if declined:
+            resource["statusReason"] = {"text": "Patient declined"}
+        resource["performedDateTime"] = _iso(at or ago(days=days))
+        self.resources.append(resource)
+        return self
+
+    def cardiac_work_up(self, *, days: float = 150) -> PatientRecord:
+        """ECG and echocardiogram done, so the JDM cardiac card stays out of stories about other cards."""
+        return self.procedure("ecg", days=days).procedure("echocardiogram", days=days)
+
+    # --- output ----------------------------------------------------------------------------------------------
+
+    def patient(self) -> dict[str, Any]:
+        return {"resourceType": "Patient", "id": self.name, "name": [{"given": [self.given], "family": "Fixture"}],
+                "gender": self.gender, "birthDate": self.birth.isoformat()}
+
+    def bundle(self) -> dict[str, Any]:
+        """The FHIR R4 collection Bundle: the Patient first, then the resources in the order written."""
+        entries = [self.patient(), *self.resources]
+        return {
+            "resourceType": "Bundle", "id": self._prefix, "type": "collection",
+            "entry": [{"fullUrl": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, self.name + '/' + r['id'])}",
+                       "resource": r} for r in entries],
+        }
+
+
+def facts_of(record: PatientRecord, *, now: datetime = NOW, unavailable: tuple[str, ...] = ()) -> PatientFacts:
+    """What the facts layer makes of the record's Bundle at `now` (the service's own `build_facts`)."""
+    return build_facts(record.patient(), record.resources, now, valuesets(), unavailable=unavailable)
+
+
+# --- the usual patients -----------------------------------------------------------------------------------
+
+CHILD_BIRTH = date(2018, 5, 10)  # 8.5 years at NOW; JDM onset 180 days ago at 8.0 years
+ADULT_BIRTH = date(1975, 2, 1)
+
+
+def jdm_child(
+    name: str, *, antibody: str = "positive", work_up: bool = True, onset_days: float = 180,
+    birth: date = CHILD_BIRTH,
+) -> PatientRecord:
+    """A child with anti-NXP2 JDM (onset 180 days ago) whose ECG and echocardiogram are done, unless told otherwise."""
+    record = PatientRecord(name, birth=birth).antibody(antibody, days=onset_days - 10).myositis(days=onset_days)
+    return record.cardiac_work_up(days=onset_days - 30) if work_up else record
+
+
+def adult_dm(name: str) -> PatientRecord:
+    """An adult (born 1975) with anti-NXP2 dermatomyositis that began 180 days ago."""
+    return PatientRecord(name, birth=ADULT_BIRTH, given="Li", gender="male").antibody().myositis(juvenile=False)
