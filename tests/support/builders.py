@@ -27,6 +27,8 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
 
+import yaml
+
 from cds_service.cards.catalogue import Catalogue, load_catalogue
 from cds_service.config import PROJECT_ROOT
 from cds_service.facts.build import build_facts
@@ -39,6 +41,8 @@ from cds_service.rules.registry import DURATION_UNITS, Finding, Param, RuleConte
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 CARDS_DIR = PROJECT_ROOT / "cards"
+GOLDEN = PROJECT_ROOT / "tests" / "golden"
+EXPECTATIONS = GOLDEN / "expectations.yaml"
 MONTH = DURATION_UNITS["mo"]
 YEAR = timedelta(days=365.25)  # PatientFacts.age_on divides days by 365.25
 
@@ -92,6 +96,15 @@ def param(rule_id: str, name: str) -> Param:
 
 def window(rule_id: str, name: str) -> timedelta:
     return rule_context(rule_id).window(name)
+
+
+def load_expectations() -> dict[str, Any]:
+    """tests/golden/expectations.yaml: `now`, and per scenario its `description` and the cards it `fires`."""
+    spec: dict[str, Any] = yaml.safe_load(EXPECTATIONS.read_text(encoding="utf-8"))
+    assert spec["now"] == _iso(NOW), "the scenarios are written for the suite's NOW"
+    for name, scenario in spec["scenarios"].items():
+        assert set(scenario) == {"description", "fires"} and scenario["description"].strip(), name
+    return spec
 
 
 def indicator(rule_id: str, finding: Finding) -> str:
