@@ -32,12 +32,27 @@ import yaml
 from cds_service.cards.catalogue import Catalogue, load_catalogue
 from cds_service.config import PROJECT_ROOT
 from cds_service.facts.build import build_facts
-from cds_service.facts.model import PatientFacts
-from cds_service.facts.valuesets import ValueSets, load_valuesets
+from cds_service.facts.model import PatientFacts, ResourceRef
 from cds_service.hooks.evaluate import concept_titles
 from cds_service.hooks.evaluate import rule_context as service_rule_context
 from cds_service.rules import REGISTRY
 from cds_service.rules.registry import DURATION_UNITS, Finding, Param, RuleContext
+from tests.support.fixture_codes import (
+    ANTI_NXP2_TEXT,
+    ANTIBODY_VALUES,
+    CLINICAL_STATUS,
+    CONDITION_CATEGORY,
+    INTERPRETATION,
+    LOCAL_LAB,
+    OBSERVATION_CATEGORY,
+    UCUM,
+    VERIFICATION_STATUS,
+    Code,
+    condition_codes,
+    lab_code,
+    procedure_code,
+    valuesets,
+)
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 CARDS_DIR = PROJECT_ROOT / "cards"
@@ -70,11 +85,6 @@ def born_aged(age_years: float, on: datetime = NOW) -> date:
 @cache
 def catalogue() -> Catalogue:
     return load_catalogue(CARDS_DIR, REGISTRY)
-
-
-@cache
-def valuesets() -> ValueSets:
-    return load_valuesets(CARDS_DIR / "valuesets")
 
 
 def rule_context(rule_id: str, *, now: datetime = NOW, switches: Mapping[str, bool] | None = None) -> RuleContext:
@@ -113,84 +123,6 @@ def indicator(rule_id: str, finding: Finding) -> str:
     return entry.escalations[finding.escalation].indicator if finding.escalation else entry.card.indicator
 
 
-# --- codes the Bundles use (terminology.md; every one is in a value set of cards/valuesets) -----------------
-
-SNOMED = "http://snomed.info/sct"
-ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
-LOINC = "http://loinc.org"
-CPT = "http://www.ama-assn.org/go/cpt"
-UCUM = "http://unitsofmeasure.org"
-INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
-OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
-CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
-CLINICAL_STATUS = "http://terminology.hl7.org/CodeSystem/condition-clinical"
-VERIFICATION_STATUS = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
-# No LOINC code exists for anti-NXP2 (terminology.md 1a): a site's own lab code, found by the value set's text.
-LOCAL_LAB = "http://example.org/fhir/CodeSystem/local-lab-codes"
-LOCAL_CODE = "urn:nxp2-cds:local-code"  # the placeholder system of cards/valuesets (swallow study, CMAS, MMT8)
-ANTI_NXP2_TEXT = "Anti-NXP2 (MJ) antibody"
-
-Code = tuple[str, str, str]  # system, code, display
-
-# Condition kind -> codings and the text the record shows (Problem.display).
-CONDITIONS: dict[str, tuple[tuple[Code, ...], str]] = {
-    "dm": (((SNOMED, "396230008", "Dermatomyositis"), (ICD10CM, "M33.12", "Other dermatomyositis with myopathy")),
-           "Dermatomyositis"),
-    "jdm": (((ICD10CM, "M33.02", "Juvenile dermatomyositis with myopathy"), (SNOMED, "396230008", "Dermatomyositis")),
-            "Juvenile dermatomyositis"),
-    "ild": (((SNOMED, "233703007", "Interstitial lung disease"),
-             (ICD10CM, "J84.9", "Interstitial pulmonary disease, unspecified")), "Interstitial lung disease"),
-    "malignancy": (((SNOMED, "363346000", "Malignant neoplastic disease"),), "Lung adenocarcinoma"),
-    "dysphagia": (((SNOMED, "40739000", "Dysphagia"), (ICD10CM, "R13.10", "Dysphagia, unspecified")), "Dysphagia"),
-    "dysphonia": (((SNOMED, "50219008", "Hoarseness"),), "Hoarseness"),
-    "skin-ulcer": (((SNOMED, "46742003", "Skin ulcer"),), "Skin ulcer"),
-    "oedema": (((SNOMED, "267038008", "Edema"),), "Edema"),
-    "abdominal-pain": (((SNOMED, "21522001", "Abdominal pain"),), "Abdominal pain"),
-    "gi-perforation": (((SNOMED, "51875005", "Gastrointestinal perforation"),), "Gastrointestinal perforation"),
-    "gi-bleeding": (((SNOMED, "405729008", "Hematochezia"),), "Hematochezia"),
-}
-# Test concept -> coding and the text of the Procedure.
-PROCEDURES: dict[str, tuple[Code, str]] = {
-    "ct-chest": ((SNOMED, "169069000", "CT of chest"), "CT chest"),
-    "ct-abdomen-pelvis": ((SNOMED, "1148701004", "CT of abdomen and pelvis with IV contrast"),
-                          "CT abdomen and pelvis with contrast"),
-    "pet-ct": ((CPT, "78815", "PET with concurrently acquired CT, skull base to mid-thigh"), "FDG PET-CT"),
-    "pft": ((SNOMED, "23426006", "Measurement of respiratory function"), "Pulmonary function tests with DLCO"),
-    # No swallow-study code is confirmed; the value set holds a placeholder local code that sites replace.
-    "swallow-study": ((LOCAL_CODE, "swallow-study", "Swallow study"), "Videofluoroscopic swallow study"),
-    "ecg": ((SNOMED, "29303009", "Electrocardiographic procedure"), "Electrocardiographic procedure"),
-    "echocardiogram": ((SNOMED, "40701008", "Echocardiography"), "Echocardiography"),
-}
-# Numeric concept -> coding, text, canonical UCUM unit, Observation category.
-LABS: dict[str, tuple[Code, str, str, str]] = {
-    "ferritin": ((LOINC, "2276-4", "Ferritin [Mass/volume] in Serum or Plasma"), "", "ng/mL", "laboratory"),
-    "platelets": ((LOINC, "777-3", "Platelets [#/volume] in Blood by Automated count"), "", "10*3/uL", "laboratory"),
-    "ast": ((LOINC, "1920-8", "Aspartate aminotransferase [Enzymatic activity/volume] in Serum or Plasma"), "",
-            "U/L", "laboratory"),
-    "triglycerides": ((LOINC, "2571-8", "Triglyceride [Mass/volume] in Serum or Plasma"), "", "mg/dL", "laboratory"),
-    "fibrinogen": ((LOINC, "3255-7", "Fibrinogen [Mass/volume] in Platelet poor plasma by Coagulation assay"), "",
-                   "mg/dL", "laboratory"),
-    "body-temperature": ((LOINC, "8310-5", "Body temperature"), "", "Cel", "vital-signs"),
-    "troponin-i": ((LOINC, "89579-7", "Troponin I.cardiac [Mass/volume] in Serum or Plasma by High sensitivity method"),
-                   "", "ng/L", "laboratory"),
-    "troponin-t": ((LOINC, "67151-1", "Troponin T.cardiac [Mass/volume] in Serum or Plasma by High sensitivity method"),
-                   "", "ng/L", "laboratory"),
-    "cd4-cd8-ratio": ((LOINC, "54218-3",
-                       "CD3+CD4+ (T4 helper) cells/CD3+CD8+ (T8 suppressor cells) cells [# Ratio] in Blood"),
-                      "", "{ratio}", "laboratory"),
-    "bmi": ((LOINC, "39156-5", "Body mass index (BMI) [Ratio]"), "BMI", "kg/m2", "vital-signs"),
-    "cmas": ((LOCAL_CODE, "cmas", "Childhood Myositis Assessment Scale total score"), "", "{score}", "exam"),
-    "mmt8": ((LOCAL_CODE, "mmt8", "Manual Muscle Testing 8 total score"), "", "{score}", "exam"),
-}
-ANTIBODY_VALUES: dict[str, tuple[dict[str, Any], tuple[str, str]]] = {
-    "positive": ({"valueCodeableConcept": {"coding": [{"system": SNOMED, "code": "10828004", "display": "Positive"}],
-                                           "text": "Positive"}}, ("POS", "Positive")),
-    "negative": ({"valueCodeableConcept": {"coding": [{"system": SNOMED, "code": "260385009", "display": "Negative"}],
-                                           "text": "Negative"}}, ("NEG", "Negative")),
-    "equivocal": ({"valueString": "Equivocal"}, ("E", "Equivocal")),
-}
-
-
 def _coding(code: Code) -> dict[str, str]:
     system, value, display = code
     return {"system": system, "code": value, "display": display}
@@ -220,11 +152,12 @@ class BmiExpectation:
 class PatientRecord:
     """One patient's FHIR R4 collection Bundle, written resource by resource (each method returns the record).
 
-    Times are `at=` a datetime, or `days=`/`hours=` before NOW. Resource ids are `<hash>-<kind>-<n>` unless
-    `rid=` names one.
+    Times are `at=` a datetime, or `days=`/`hours=` before NOW; `days=None` leaves the date out. Resource ids
+    are `<hash>-<kind>-<n>` unless `rid=` names one; `record.ref(rid)` is the reference a card shows.
+    Concepts the code tables of `tests.support.fixture_codes` leave out get the first code of their value set.
     """
 
-    def __init__(self, name: str, *, birth: date, gender: str = "female", given: str = "Mei") -> None:
+    def __init__(self, name: str, *, birth: date | None, gender: str = "female", given: str = "Mei") -> None:
         assert len(name) <= 64, f"{name}: a FHIR id has at most 64 characters"
         self.name, self.birth, self.gender, self.given = name, birth, gender, given
         self.resources: list[dict[str, Any]] = []
@@ -239,14 +172,23 @@ class PatientRecord:
     def _subject(self) -> dict[str, str]:
         return {"reference": f"Patient/{self.name}"}
 
+    def last_ref(self) -> ResourceRef:
+        """The reference of the resource written last (what a card shows for it)."""
+        resource = self.resources[-1]
+        return ResourceRef(resource["resourceType"], resource["id"])
+
     # --- resources -------------------------------------------------------------------------------------------
 
     def antibody(
         self, result: str = "positive", *, at: datetime | None = None, days: float = 170, status: str = "final",
-        method: str = "", rid: str | None = None,
+        method: str = "", intensity: float | None = None, rid: str | None = None,
     ) -> PatientRecord:
-        """An anti-NXP2 Observation: positive (SNOMED 10828004 + POS), negative (260385009 + NEG) or equivocal (E)."""
+        """An anti-NXP2 Observation: positive (SNOMED 10828004 + POS), negative (260385009 + NEG) or equivocal (E);
+        with `intensity`, a line-blot signal (valueQuantity) flagged by the interpretation."""
         value, interpretation = ANTIBODY_VALUES[result]
+        if intensity is not None:
+            value = {"valueQuantity": {"value": intensity, "unit": "{intensity}", "system": UCUM,
+                                       "code": "{intensity}"}}
         resource: dict[str, Any] = {
             "resourceType": "Observation", "id": self._id("nxp2", rid), "status": status,
             "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "laboratory", "display": "Laboratory"}]}],
@@ -263,21 +205,25 @@ class PatientRecord:
         return self
 
     def condition(
-        self, kind: str, *, at: datetime | None = None, days: float = 1, status: str = "active",
-        recorded: datetime | None = None, abated: datetime | None = None, verification: str = "confirmed",
-        text: str | None = None, rid: str | None = None,
+        self, kind: str, *, at: datetime | None = None, days: float | None = 1, status: str = "active",
+        recorded: datetime | None = None, undated_record: bool = False, abated: datetime | None = None,
+        verification: str = "confirmed", text: str | None = None, rid: str | None = None,
     ) -> PatientRecord:
-        """A problem-list Condition of a kind of `CONDITIONS`, with onset `at` (recorded then, unless told)."""
-        codes, shown = CONDITIONS[kind]
-        onset = at or ago(days=days)
+        """A problem-list Condition of a kind (a concept, or `dm`/`jdm`) with onset `at`, recorded then unless
+        `recorded` says otherwise; `days=None` leaves the onset out, `undated_record` the recorded date."""
+        codes, shown = condition_codes(kind)
+        onset = at or (None if days is None else ago(days=days))
         resource: dict[str, Any] = {
             "resourceType": "Condition", "id": self._id("condition", rid),
             "verificationStatus": _status(VERIFICATION_STATUS, verification),
             "category": [{"coding": [{"system": CONDITION_CATEGORY, "code": "problem-list-item",
                                       "display": "Problem List Item"}]}],
             "code": {"coding": [_coding(c) for c in codes], "text": text or shown}, "subject": self._subject(),
-            "onsetDateTime": _iso(onset), "recordedDate": _iso(recorded or onset),
         }
+        if onset is not None:
+            resource["onsetDateTime"] = _iso(onset)
+        if not undated_record and (recorded or onset) is not None:
+            resource["recordedDate"] = _iso(recorded or onset)  # type: ignore[arg-type]
         if abated is not None:
             resource["abatementDateTime"] = _iso(abated)
         if verification != "entered-in-error":  # con-5: no clinicalStatus on an entered-in-error Condition
@@ -286,7 +232,7 @@ class PatientRecord:
         return self
 
     def myositis(
-        self, *, juvenile: bool = True, at: datetime | None = None, days: float = 180, status: str = "active",
+        self, *, juvenile: bool = True, at: datetime | None = None, days: float | None = 180, status: str = "active",
         recorded: datetime | None = None, rid: str | None = None,
     ) -> PatientRecord:
         """The myositis Condition whose onset date is the myositis onset: JDM or adult DM coding."""
@@ -295,7 +241,7 @@ class PatientRecord:
 
     def finding_observation(self, kind: str, *, days: float = 1) -> PatientRecord:
         """A coded clinical finding recorded as an Observation (for example haematochezia seen on the ward)."""
-        (code, *_), shown = CONDITIONS[kind]
+        (code, *_), shown = condition_codes(kind)
         self.resources.append({
             "resourceType": "Observation", "id": self._id("finding", None), "status": "final",
             "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "exam", "display": "Exam"}]}],
@@ -305,21 +251,28 @@ class PatientRecord:
         return self
 
     def lab(
-        self, concept: str, value: float, *, at: datetime | None = None, days: float = 0, hours: float = 0,
-        high: float | None = None, unit: str | None = None, rid: str | None = None,
+        self, concept: str, value: float | str, *, at: datetime | None = None, days: float | None = 0,
+        hours: float = 0, high: float | None = None, low: float | None = None, unit: str | None = None,
+        status: str = "final", rid: str | None = None,
     ) -> PatientRecord:
-        """A numeric Observation in the concept's canonical unit; another `unit` is one the facts cannot read."""
-        code, text, canonical, category = LABS[concept]
+        """A numeric Observation in the concept's canonical unit; another `unit` is one the facts cannot read,
+        a text `value` one they cannot read as a number, `days=None` an undated one."""
+        code, text, canonical, category = lab_code(concept)
         resource: dict[str, Any] = {
-            "resourceType": "Observation", "id": self._id(concept, rid), "status": "final",
+            "resourceType": "Observation", "id": self._id(concept, rid), "status": status,
             "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": category,
                                       "display": category.replace("-", " ").title()}]}],
             "code": {"coding": [_coding(code)], "text": text or code[2]}, "subject": self._subject(),
-            "effectiveDateTime": _iso(at or ago(days=days, hours=hours)),
-            "valueQuantity": _quantity(value, unit or canonical),
         }
-        if high is not None:
-            resource["referenceRange"] = [{"high": _quantity(high, canonical)}]
+        if at is not None or days is not None:
+            resource["effectiveDateTime"] = _iso(at or ago(days=days or 0, hours=hours))
+        if isinstance(value, str):
+            resource["valueString"] = value
+        else:
+            resource["valueQuantity"] = _quantity(value, unit or canonical)
+        if high is not None or low is not None:
+            limits = {"low": low, "high": high}
+            resource["referenceRange"] = [{k: _quantity(v, canonical) for k, v in limits.items() if v is not None}]
         self.resources.append(resource)
         return self
 
@@ -329,19 +282,21 @@ class PatientRecord:
         return self.lab("bmi", value, at=at, rid=rid)
 
     def procedure(
-        self, concept: str, *, at: datetime | None = None, days: float = 0, declined: bool = False,
-        rid: str | None = None,
+        self, concept: str, *, at: datetime | None = None, days: float | None = 0, declined: bool = False,
+        reason: str = "Patient declined", rid: str | None = None,
     ) -> PatientRecord:
-        """A completed Procedure, or (declined) a not-done one whose date is when it was due and declined."""
-        code, text = PROCEDURES[concept]
+        """A completed Procedure, or (declined) a not-done one whose date is when it was due and declined;
+        `days=None` leaves the date out."""
+        code, text = procedure_code(concept)
         resource: dict[str, Any] = {
             "resourceType": "Procedure", "id": self._id(concept, rid),
             "status": "not-done" if declined else "completed",
             "code": {"coding": [_coding(code)], "text": text}, "subject": self._subject(),
         }
         if declined:
-            resource["statusReason"] = {"text": "Patient declined"}
-        resource["performedDateTime"] = _iso(at or ago(days=days))
+            resource["statusReason"] = {"text": reason}
+        if at is not None or days is not None:
+            resource["performedDateTime"] = _iso(at or ago(days=days or 0))
         self.resources.append(resource)
         return self
 
@@ -352,8 +307,11 @@ class PatientRecord:
     # --- output ----------------------------------------------------------------------------------------------
 
     def patient(self) -> dict[str, Any]:
-        return {"resourceType": "Patient", "id": self.name, "name": [{"given": [self.given], "family": "Fixture"}],
-                "gender": self.gender, "birthDate": self.birth.isoformat()}
+        patient = {"resourceType": "Patient", "id": self.name, "name": [{"given": [self.given], "family": "Fixture"}],
+                   "gender": self.gender}
+        if self.birth is not None:
+            patient["birthDate"] = self.birth.isoformat()
+        return patient
 
     def bundle(self) -> dict[str, Any]:
         """The FHIR R4 collection Bundle: the Patient first, then the resources in the order written."""
