@@ -1,29 +1,32 @@
 """The test builders: one clock, one rule context, one FHIR Bundle generator, facts built from Bundles.
 
 - `NOW` is the suite's fixed instant; `ago(days=, hours=)` and `months_ago(n)` count back from it.
-- `rule_context(rule_id)` is the context the service gives a rule (`hooks.evaluate.rule_context`, the real
-  catalogue and value-set titles); `run_rule(rule_id, facts)` runs the rule in it.
-- `PatientRecord` writes one patient's FHIR R4 collection Bundle, resource by resource, and `facts_of(record)`
-  is what the facts layer (`build_facts`) makes of it at NOW. Rule tests build facts this way; only what a
-  Bundle cannot express (an unusable result with a chosen problem text, a growth z-score of a given value,
-  a missing birth date...) is built by hand with `tests.unit.rules.facts_by_hand`.
+- `rule_context(rule_id)` is the context the service gives a rule (`hooks.evaluate.rule_context` with the real
+  catalogue and value-set titles); `run_rule(rule_id, facts)` runs the rule in it; `param`, `window` read the
+  catalogue; `indicator(rule_id, finding)` is the card's indicator.
+- `PatientRecord` (tests/support/bundle.py) writes one patient's FHIR R4 collection Bundle resource by resource;
+  `facts_of(record)` is what the facts layer (`build_facts`) makes of it at NOW. `jdm_child_record(name)` and
+  `adult_dm_record(name)` start the usual fixture patients.
+- Rule tests describe a patient with entries (`problem`, `lab`, `test_done`, `test_declined`, `antibody`, each
+  with `.ref`) and get its facts from a Bundle: `jdm_child_facts(*entries)`, `adult_onset_facts(*entries)`,
+  `myositis_facts(*entries, onset_age=, onset_at=)`, `patient_facts(...)`. Only what a Bundle cannot say is
+  built by hand and appended after `build_facts`: `data_issue`, `growth` (a chosen z-score), `with_hand_built`.
 
 Adding a fixture (one clinical situation, ideally as a boundary pair):
-1. In `tests/scenarios/fixtures.py`, add a `PatientRecord` (usually via `jdm_child(...)` or `adult_dm(...)`)
-   named after the situation, e.g. `jdm_child("jdm-nxp2-mas-ferritin-685").lab("ferritin", 685, hours=10)`.
-2. In `tests/golden/expectations.yaml`, add the scenario by hand: a one-line `description` and `fires`, the
+1. In `tests/scenarios/fixtures.py`, add a `PatientRecord` named after the situation to `fixtures()`, usually
+   `jdm_child_record("jdm-nxp2-mas-ferritin-685").lab("ferritin", 685, hours=10)` or `adult_dm_record(...)`.
+2. In `tests/golden/expectations.yaml`, add the scenario by hand: a one-line `description`, and `fires`: the
    cards that must fire with their indicator; every other card of the service must stay silent.
 3. Run `.venv/bin/python -m tests.scenarios.fixtures` (writes `fhir_fixtures/<name>.json`), then
-   `UPDATE_GOLDEN=1 .venv/bin/pytest tests/api/test_scenarios.py` and read the new golden card.
+   `UPDATE_GOLDEN=1 .venv/bin/pytest tests/api/test_scenarios.py`, read the new golden card and commit all three.
 """
 
 from __future__ import annotations
 
-import hashlib
-import uuid
-from collections.abc import Mapping
+import itertools
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -32,29 +35,26 @@ import yaml
 from cds_service.cards.catalogue import Catalogue, load_catalogue
 from cds_service.config import PROJECT_ROOT
 from cds_service.facts.build import build_facts
-from cds_service.facts.model import PatientFacts, ResourceRef
+from cds_service.facts.model import (
+    AntibodyResult,
+    DataIssue,
+    Growth,
+    LabResult,
+    PatientFacts,
+    Problem,
+    ResourceRef,
+    TestDeclined,
+    TestDone,
+)
 from cds_service.hooks.evaluate import concept_titles
 from cds_service.hooks.evaluate import rule_context as service_rule_context
 from cds_service.rules import REGISTRY
 from cds_service.rules.registry import DURATION_UNITS, Finding, Param, RuleContext
-from tests.support.fixture_codes import (
-    ANTI_NXP2_TEXT,
-    ANTIBODY_VALUES,
-    CLINICAL_STATUS,
-    CONDITION_CATEGORY,
-    INTERPRETATION,
-    LOCAL_LAB,
-    OBSERVATION_CATEGORY,
-    UCUM,
-    VERIFICATION_STATUS,
-    Code,
-    condition_codes,
-    lab_code,
-    procedure_code,
-    valuesets,
-)
+from tests.support.bundle import NOW, BmiExpectation, PatientRecord, ago
+from tests.support.fixture_codes import valuesets
 
-NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+__all__ = ["NOW", "BmiExpectation", "PatientRecord", "ago"]  # the rest of the API is defined here
+
 CARDS_DIR = PROJECT_ROOT / "cards"
 GOLDEN = PROJECT_ROOT / "tests" / "golden"
 EXPECTATIONS = GOLDEN / "expectations.yaml"
@@ -63,10 +63,6 @@ YEAR = timedelta(days=365.25)  # PatientFacts.age_on divides days by 365.25
 
 
 # --- time -------------------------------------------------------------------------------------------------
-
-
-def ago(*, days: float = 0, hours: float = 0) -> datetime:
-    return NOW - timedelta(days=days, hours=hours)
 
 
 def months_ago(months: float) -> datetime:
@@ -111,7 +107,7 @@ def window(rule_id: str, name: str) -> timedelta:
 def load_expectations() -> dict[str, Any]:
     """tests/golden/expectations.yaml: `now`, and per scenario its `description` and the cards it `fires`."""
     spec: dict[str, Any] = yaml.safe_load(EXPECTATIONS.read_text(encoding="utf-8"))
-    assert spec["now"] == _iso(NOW), "the scenarios are written for the suite's NOW"
+    assert spec["now"] == NOW.strftime("%Y-%m-%dT%H:%M:%SZ"), "the scenarios are written for the suite's NOW"
     for name, scenario in spec["scenarios"].items():
         assert set(scenario) == {"description", "fires"} and scenario["description"].strip(), name
     return spec
@@ -121,206 +117,6 @@ def indicator(rule_id: str, finding: Finding) -> str:
     """The indicator the card of a finding gets: its escalation's, else the card's."""
     entry = catalogue().rules[rule_id]
     return entry.escalations[finding.escalation].indicator if finding.escalation else entry.card.indicator
-
-
-def _coding(code: Code) -> dict[str, str]:
-    system, value, display = code
-    return {"system": system, "code": value, "display": display}
-
-
-def _status(system: str, code: str) -> dict[str, Any]:
-    return {"coding": [{"system": system, "code": code, "display": code.replace("-", " ").capitalize()}]}
-
-
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _quantity(value: float, unit: str) -> dict[str, Any]:
-    return {"value": value, "unit": unit, "system": UCUM, "code": unit}
-
-
-@dataclass(frozen=True)
-class BmiExpectation:
-    """A BMI written into a fixture and the side of BMI-for-age z = -2 it must fall on (every growth reference)."""
-
-    value: float
-    measured: datetime
-    low_for_age: bool
-
-
-class PatientRecord:
-    """One patient's FHIR R4 collection Bundle, written resource by resource (each method returns the record).
-
-    Times are `at=` a datetime, or `days=`/`hours=` before NOW; `days=None` leaves the date out. Resource ids
-    are `<hash>-<kind>-<n>` unless `rid=` names one; `record.ref(rid)` is the reference a card shows.
-    Concepts the code tables of `tests.support.fixture_codes` leave out get the first code of their value set.
-    """
-
-    def __init__(self, name: str, *, birth: date | None, gender: str = "female", given: str = "Mei") -> None:
-        assert len(name) <= 64, f"{name}: a FHIR id has at most 64 characters"
-        self.name, self.birth, self.gender, self.given = name, birth, gender, given
-        self.resources: list[dict[str, Any]] = []
-        self.bmis: list[BmiExpectation] = []
-        self._prefix = hashlib.sha1(name.encode()).hexdigest()[:10]  # an id prefix, not a secret
-        self._count = 0
-
-    def _id(self, kind: str, rid: str | None) -> str:
-        self._count += 1
-        return rid or f"{self._prefix}-{kind}-{self._count}"
-
-    def _subject(self) -> dict[str, str]:
-        return {"reference": f"Patient/{self.name}"}
-
-    def last_ref(self) -> ResourceRef:
-        """The reference of the resource written last (what a card shows for it)."""
-        resource = self.resources[-1]
-        return ResourceRef(resource["resourceType"], resource["id"])
-
-    # --- resources -------------------------------------------------------------------------------------------
-
-    def antibody(
-        self, result: str = "positive", *, at: datetime | None = None, days: float = 170, status: str = "final",
-        method: str = "", intensity: float | None = None, rid: str | None = None,
-    ) -> PatientRecord:
-        """An anti-NXP2 Observation: positive (SNOMED 10828004 + POS), negative (260385009 + NEG) or equivocal (E);
-        with `intensity`, a line-blot signal (valueQuantity) flagged by the interpretation."""
-        value, interpretation = ANTIBODY_VALUES[result]
-        if intensity is not None:
-            value = {"valueQuantity": {"value": intensity, "unit": "{intensity}", "system": UCUM,
-                                       "code": "{intensity}"}}
-        resource: dict[str, Any] = {
-            "resourceType": "Observation", "id": self._id("nxp2", rid), "status": status,
-            "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "laboratory", "display": "Laboratory"}]}],
-            "code": {"coding": [{"system": LOCAL_LAB, "code": "NXP2", "display": ANTI_NXP2_TEXT}],
-                     "text": ANTI_NXP2_TEXT},
-            "subject": self._subject(), "effectiveDateTime": _iso(at or ago(days=days)),
-            **value,
-            "interpretation": [{"coding": [{"system": INTERPRETATION, "code": interpretation[0],
-                                            "display": interpretation[1]}]}],
-        }
-        if method:
-            resource["method"] = {"text": method}
-        self.resources.append(resource)
-        return self
-
-    def condition(
-        self, kind: str, *, at: datetime | None = None, days: float | None = 1, status: str = "active",
-        recorded: datetime | None = None, undated_record: bool = False, abated: datetime | None = None,
-        verification: str = "confirmed", text: str | None = None, rid: str | None = None,
-    ) -> PatientRecord:
-        """A problem-list Condition of a kind (a concept, or `dm`/`jdm`) with onset `at`, recorded then unless
-        `recorded` says otherwise; `days=None` leaves the onset out, `undated_record` the recorded date."""
-        codes, shown = condition_codes(kind)
-        onset = at or (None if days is None else ago(days=days))
-        resource: dict[str, Any] = {
-            "resourceType": "Condition", "id": self._id("condition", rid),
-            "verificationStatus": _status(VERIFICATION_STATUS, verification),
-            "category": [{"coding": [{"system": CONDITION_CATEGORY, "code": "problem-list-item",
-                                      "display": "Problem List Item"}]}],
-            "code": {"coding": [_coding(c) for c in codes], "text": text or shown}, "subject": self._subject(),
-        }
-        if onset is not None:
-            resource["onsetDateTime"] = _iso(onset)
-        if not undated_record and (recorded or onset) is not None:
-            resource["recordedDate"] = _iso(recorded or onset)  # type: ignore[arg-type]
-        if abated is not None:
-            resource["abatementDateTime"] = _iso(abated)
-        if verification != "entered-in-error":  # con-5: no clinicalStatus on an entered-in-error Condition
-            resource["clinicalStatus"] = _status(CLINICAL_STATUS, status)
-        self.resources.append(resource)
-        return self
-
-    def myositis(
-        self, *, juvenile: bool = True, at: datetime | None = None, days: float | None = 180, status: str = "active",
-        recorded: datetime | None = None, rid: str | None = None,
-    ) -> PatientRecord:
-        """The myositis Condition whose onset date is the myositis onset: JDM or adult DM coding."""
-        return self.condition("jdm" if juvenile else "dm", at=at, days=days, status=status, recorded=recorded,
-                              rid=rid)
-
-    def finding_observation(self, kind: str, *, days: float = 1) -> PatientRecord:
-        """A coded clinical finding recorded as an Observation (for example haematochezia seen on the ward)."""
-        (code, *_), shown = condition_codes(kind)
-        self.resources.append({
-            "resourceType": "Observation", "id": self._id("finding", None), "status": "final",
-            "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "exam", "display": "Exam"}]}],
-            "code": {"coding": [_coding(code)], "text": shown}, "subject": self._subject(),
-            "effectiveDateTime": _iso(ago(days=days)), "valueBoolean": True,
-        })
-        return self
-
-    def lab(
-        self, concept: str, value: float | str, *, at: datetime | None = None, days: float | None = 0,
-        hours: float = 0, high: float | None = None, low: float | None = None, unit: str | None = None,
-        status: str = "final", rid: str | None = None,
-    ) -> PatientRecord:
-        """A numeric Observation in the concept's canonical unit; another `unit` is one the facts cannot read,
-        a text `value` one they cannot read as a number, `days=None` an undated one."""
-        code, text, canonical, category = lab_code(concept)
-        resource: dict[str, Any] = {
-            "resourceType": "Observation", "id": self._id(concept, rid), "status": status,
-            "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": category,
-                                      "display": category.replace("-", " ").title()}]}],
-            "code": {"coding": [_coding(code)], "text": text or code[2]}, "subject": self._subject(),
-        }
-        if at is not None or days is not None:
-            resource["effectiveDateTime"] = _iso(at or ago(days=days or 0, hours=hours))
-        if isinstance(value, str):
-            resource["valueString"] = value
-        else:
-            resource["valueQuantity"] = _quantity(value, unit or canonical)
-        if high is not None or low is not None:
-            limits = {"low": low, "high": high}
-            resource["referenceRange"] = [{k: _quantity(v, canonical) for k, v in limits.items() if v is not None}]
-        self.resources.append(resource)
-        return self
-
-    def bmi(self, value: float, *, at: datetime, low_for_age: bool, rid: str | None = None) -> PatientRecord:
-        """A BMI Observation, and whether its BMI-for-age z must be at or below -2 (checked for every reference)."""
-        self.bmis.append(BmiExpectation(value, at, low_for_age))
-        return self.lab("bmi", value, at=at, rid=rid)
-
-    def procedure(
-        self, concept: str, *, at: datetime | None = None, days: float | None = 0, declined: bool = False,
-        reason: str = "Patient declined", rid: str | None = None,
-    ) -> PatientRecord:
-        """A completed Procedure, or (declined) a not-done one whose date is when it was due and declined;
-        `days=None` leaves the date out."""
-        code, text = procedure_code(concept)
-        resource: dict[str, Any] = {
-            "resourceType": "Procedure", "id": self._id(concept, rid),
-            "status": "not-done" if declined else "completed",
-            "code": {"coding": [_coding(code)], "text": text}, "subject": self._subject(),
-        }
-        if declined:
-            resource["statusReason"] = {"text": reason}
-        if at is not None or days is not None:
-            resource["performedDateTime"] = _iso(at or ago(days=days or 0))
-        self.resources.append(resource)
-        return self
-
-    def cardiac_work_up(self, *, days: float = 150) -> PatientRecord:
-        """ECG and echocardiogram done, so the JDM cardiac card stays out of stories about other cards."""
-        return self.procedure("ecg", days=days).procedure("echocardiogram", days=days)
-
-    # --- output ----------------------------------------------------------------------------------------------
-
-    def patient(self) -> dict[str, Any]:
-        patient = {"resourceType": "Patient", "id": self.name, "name": [{"given": [self.given], "family": "Fixture"}],
-                   "gender": self.gender}
-        if self.birth is not None:
-            patient["birthDate"] = self.birth.isoformat()
-        return patient
-
-    def bundle(self) -> dict[str, Any]:
-        """The FHIR R4 collection Bundle: the Patient first, then the resources in the order written."""
-        entries = [self.patient(), *self.resources]
-        return {
-            "resourceType": "Bundle", "id": self._prefix, "type": "collection",
-            "entry": [{"fullUrl": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, self.name + '/' + r['id'])}",
-                       "resource": r} for r in entries],
-        }
 
 
 def facts_of(record: PatientRecord, *, now: datetime = NOW, unavailable: tuple[str, ...] = ()) -> PatientFacts:
@@ -334,7 +130,7 @@ CHILD_BIRTH = date(2018, 5, 10)  # 8.5 years at NOW; JDM onset 180 days ago at 8
 ADULT_BIRTH = date(1975, 2, 1)
 
 
-def jdm_child(
+def jdm_child_record(
     name: str, *, antibody: str = "positive", work_up: bool = True, onset_days: float = 180,
     birth: date = CHILD_BIRTH,
 ) -> PatientRecord:
@@ -343,6 +139,161 @@ def jdm_child(
     return record.cardiac_work_up(days=onset_days - 30) if work_up else record
 
 
-def adult_dm(name: str) -> PatientRecord:
+def adult_dm_record(name: str) -> PatientRecord:
     """An adult (born 1975) with anti-NXP2 dermatomyositis that began 180 days ago."""
     return PatientRecord(name, birth=ADULT_BIRTH, given="Li", gender="male").antibody().myositis(juvenile=False)
+
+
+# --- patients for rule tests: facts from a Bundle, plus what a Bundle cannot say ----------------------------
+
+_rids = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One resource to write into a test patient's Bundle; `ref` is the reference a card shows for it."""
+
+    resource_type: str
+    rid: str
+    write: Callable[[PatientRecord, str], object]
+
+    @property
+    def ref(self) -> ResourceRef:
+        return ResourceRef(self.resource_type, self.rid)
+
+
+def _entry(resource_type: str, kind: str, write: Callable[[PatientRecord, str], object]) -> Entry:
+    return Entry(resource_type, f"{kind}-{next(_rids)}", write)
+
+
+def _when(at: datetime | None, days: float | None, hours: float = 0) -> datetime | None:
+    return at if at is not None else None if days is None else ago(days=days, hours=hours)
+
+
+def problem(
+    concept: str, *, at: datetime | None = None, days: float | None = 1, status: str = "active",
+    recorded_at: datetime | None = None, recorded_days: float | None = None, display: str | None = None,
+) -> Entry:
+    """A Condition of a concept with onset `at` (or `days` ago; None: no date), recorded then unless told."""
+    onset, recorded = _when(at, days), _when(recorded_at, recorded_days)
+    return _entry("Condition", concept, lambda r, rid: r.condition(
+        concept, at=onset, days=None, status=status, recorded=recorded, undated_record=onset is None and not recorded,
+        text=display, rid=rid))
+
+
+def lab(
+    concept: str, value: float | str, *, at: datetime | None = None, days: float | None = 0, hours: float = 0,
+    high: float | None = None, low: float | None = None, unit: str | None = None, status: str = "final",
+) -> Entry:
+    """A numeric Observation (`days=None`: undated; a text value or another unit: one the facts cannot read)."""
+    when = _when(at, days, hours)
+    return _entry("Observation", concept, lambda r, rid: r.lab(
+        concept, value, at=when, days=None, high=high, low=low, unit=unit, status=status, rid=rid))
+
+
+def test_done(concept: str, *, at: datetime | None = None, days: float | None = 0) -> Entry:
+    """A completed Procedure (`days=None`: no performed date)."""
+    when = _when(at, days)
+    return _entry("Procedure", concept, lambda r, rid: r.procedure(concept, at=when, days=None, rid=rid))
+
+
+def test_declined(
+    concept: str, *, at: datetime | None = None, days: float | None = 10, reason: str = "Patient declined"
+) -> Entry:
+    """A not-done Procedure with its reason (`days=None`: no date)."""
+    when = _when(at, days)
+    return _entry("Procedure", f"{concept}-not-done", lambda r, rid: r.procedure(
+        concept, at=when, days=None, declined=True, reason=reason, rid=rid))
+
+
+def antibody(
+    result: str = "positive", *, at: datetime | None = None, days: float = 200, status: str = "final",
+    method: str = "", intensity: float | None = None,
+) -> Entry:
+    """An anti-NXP2 result: positive, negative or equivocal (`status="preliminary"`: one that cannot be used)."""
+    when = at or ago(days=days)
+    return _entry("Observation", "nxp2", lambda r, rid: r.antibody(
+        result, at=when, status=status, method=method, intensity=intensity, rid=rid))
+
+
+HandBuilt = AntibodyResult | LabResult | Problem | TestDone | TestDeclined | Growth | DataIssue
+_SLOTS: dict[type, str] = {
+    AntibodyResult: "antibodies", LabResult: "labs", Problem: "problems", TestDone: "tests_done",
+    TestDeclined: "tests_declined", Growth: "growth", DataIssue: "issues",
+}
+
+
+def with_hand_built(facts: PatientFacts, *items: HandBuilt) -> PatientFacts:
+    """Facts with items a Bundle cannot produce (a chosen problem text, a given z-score) appended by type."""
+    grouped: dict[str, list[object]] = {}
+    for item in items:
+        grouped.setdefault(_SLOTS[type(item)], []).append(item)
+    changes: dict[str, Any] = {slot: (*getattr(facts, slot), *extra) for slot, extra in grouped.items()}
+    return replace(facts, **changes)
+
+
+def hand_ref(resource_type: str = "Observation") -> ResourceRef:
+    return ResourceRef(resource_type, f"hand-{next(_rids)}")
+
+
+def data_issue(concept: str, problem_text: str) -> DataIssue:
+    """Data of a concept the facts layer received and could not read, as it reports it."""
+    return DataIssue(concept=concept, ref=hand_ref(), problem=problem_text)
+
+
+def growth(
+    bmi: float, *, at: datetime, z_score: float | None, reference: str = "WHO 2006/2007",
+    problem_text: str | None = None,
+) -> Growth:
+    """A BMI with a BMI-for-age z of a chosen value (the facts layer computes z from weight and height)."""
+    return Growth(bmi=bmi, measured=at, refs=(hand_ref(),), z_score=z_score,
+                  reference=reference if z_score is not None else "", problem=problem_text)
+
+
+def patient_facts(
+    *items: Entry | HandBuilt, birth: date | None, antibodies: Sequence[Entry | HandBuilt] = (),
+    myositis: Entry | None = None, gender: str = "female", unavailable: tuple[str, ...] = (), now: datetime = NOW,
+) -> PatientFacts:
+    """The facts of a patient whose Bundle holds the antibodies, the myositis Condition and the entries; hand-built
+    items are appended after `build_facts`."""
+    record = PatientRecord("p1", birth=birth, gender=gender)
+    hand: list[HandBuilt] = []
+    for item in (*antibodies, *(() if myositis is None else (myositis,)), *items):
+        if isinstance(item, Entry):
+            item.write(record, item.rid)
+        else:
+            hand.append(item)
+    return with_hand_built(facts_of(record, now=now, unavailable=unavailable), *hand)
+
+
+def jdm_child_facts(
+    *items: Entry | HandBuilt, onset_days: float = 180, birth: date | None = CHILD_BIRTH,
+    antibodies: Sequence[Entry | HandBuilt] | None = None, myositis: Entry | bool = True,
+    unavailable: tuple[str, ...] = (),
+) -> PatientFacts:
+    """An anti-NXP2-positive child with JDM that began `onset_days` ago (no myositis Condition with `False`)."""
+    diagnosis = problem("jdm", days=onset_days) if myositis is True else myositis or None
+    return patient_facts(
+        *items, birth=birth, antibodies=(antibody(days=onset_days - 10),) if antibodies is None else antibodies,
+        myositis=diagnosis, unavailable=unavailable,
+    )
+
+
+def adult_onset_facts(*items: Entry | HandBuilt, onset_days: float = 180) -> PatientFacts:
+    """As `jdm_child_facts`, for an adult born in 1975 (adult-onset dermatomyositis)."""
+    return patient_facts(*items, birth=ADULT_BIRTH, antibodies=(antibody(days=onset_days - 10),),
+                         myositis=problem("dm", days=onset_days))
+
+
+def myositis_facts(
+    *items: Entry | HandBuilt, onset_age: float, onset_at: datetime, sex: str = "female", result: str = "positive",
+    approximate: bool = False, with_diagnosis: bool = True, unavailable: tuple[str, ...] = (),
+) -> PatientFacts:
+    """Anti-NXP2 myositis (DM) that began at `onset_at`, aged `onset_age` then; the line-blot result 2 weeks later.
+    `approximate`: the Condition has only a recorded date, so the onset is approximate."""
+    diagnosis = problem("dm", at=None if approximate else onset_at, days=None, recorded_at=onset_at)
+    return patient_facts(
+        *items, birth=born_aged(onset_age, onset_at), gender=sex,
+        antibodies=(antibody(result, at=onset_at + timedelta(days=14), method="line blot"),),
+        myositis=diagnosis if with_diagnosis else None, unavailable=unavailable,
+    )
