@@ -7,7 +7,7 @@
 - `PatientRecord` (tests/support/bundle.py) writes one patient's FHIR R4 collection Bundle resource by resource;
   `facts_of(record)` is what the facts layer (`build_facts`) makes of it at NOW. `jdm_child_record(name)` and
   `adult_dm_record(name)` start the usual fixture patients.
-- Rule tests describe a patient with entries (`problem`, `lab`, `test_done`, `test_declined`, `antibody`, each
+- Rule tests describe a patient with entries (`problem`, `lab`, `completed_test`, `declined_test`, `antibody`, each
   with `.ref`) and get its facts from a Bundle: `jdm_child_facts(*entries)`, `adult_onset_facts(*entries)`,
   `myositis_facts(*entries, onset_age=, onset_at=)`, `patient_facts(...)`. Only what a Bundle cannot say is
   built by hand and appended after `build_facts`: `data_issue`, `growth` (a chosen z-score), `with_hand_built`.
@@ -153,6 +153,7 @@ _rids = itertools.count(1)
 class Entry:
     """One resource to write into a test patient's Bundle; `ref` is the reference a card shows for it."""
 
+    concept: str
     resource_type: str
     rid: str
     write: Callable[[PatientRecord, str], object]
@@ -162,8 +163,8 @@ class Entry:
         return ResourceRef(self.resource_type, self.rid)
 
 
-def _entry(resource_type: str, kind: str, write: Callable[[PatientRecord, str], object]) -> Entry:
-    return Entry(resource_type, f"{kind}-{next(_rids)}", write)
+def _entry(concept: str, resource_type: str, write: Callable[[PatientRecord, str], object]) -> Entry:
+    return Entry(concept, resource_type, f"{concept}-{next(_rids)}", write)
 
 
 def _when(at: datetime | None, days: float | None, hours: float = 0) -> datetime | None:
@@ -176,7 +177,7 @@ def problem(
 ) -> Entry:
     """A Condition of a concept with onset `at` (or `days` ago; None: no date), recorded then unless told."""
     onset, recorded = _when(at, days), _when(recorded_at, recorded_days)
-    return _entry("Condition", concept, lambda r, rid: r.condition(
+    return _entry(concept, "Condition", lambda r, rid: r.condition(
         concept, at=onset, days=None, status=status, recorded=recorded, undated_record=onset is None and not recorded,
         text=display, rid=rid))
 
@@ -187,22 +188,22 @@ def lab(
 ) -> Entry:
     """A numeric Observation (`days=None`: undated; a text value or another unit: one the facts cannot read)."""
     when = _when(at, days, hours)
-    return _entry("Observation", concept, lambda r, rid: r.lab(
+    return _entry(concept, "Observation", lambda r, rid: r.lab(
         concept, value, at=when, days=None, high=high, low=low, unit=unit, status=status, rid=rid))
 
 
-def test_done(concept: str, *, at: datetime | None = None, days: float | None = 0) -> Entry:
+def completed_test(concept: str, *, at: datetime | None = None, days: float | None = 0) -> Entry:
     """A completed Procedure (`days=None`: no performed date)."""
     when = _when(at, days)
-    return _entry("Procedure", concept, lambda r, rid: r.procedure(concept, at=when, days=None, rid=rid))
+    return _entry(concept, "Procedure", lambda r, rid: r.procedure(concept, at=when, days=None, rid=rid))
 
 
-def test_declined(
+def declined_test(
     concept: str, *, at: datetime | None = None, days: float | None = 10, reason: str = "Patient declined"
 ) -> Entry:
     """A not-done Procedure with its reason (`days=None`: no date)."""
     when = _when(at, days)
-    return _entry("Procedure", f"{concept}-not-done", lambda r, rid: r.procedure(
+    return _entry(concept, "Procedure", lambda r, rid: r.procedure(
         concept, at=when, days=None, declined=True, reason=reason, rid=rid))
 
 
@@ -212,7 +213,7 @@ def antibody(
 ) -> Entry:
     """An anti-NXP2 result: positive, negative or equivocal (`status="preliminary"`: one that cannot be used)."""
     when = at or ago(days=days)
-    return _entry("Observation", "nxp2", lambda r, rid: r.antibody(
+    return _entry("anti-nxp2", "Observation", lambda r, rid: r.antibody(
         result, at=when, status=status, method=method, intensity=intensity, rid=rid))
 
 
@@ -296,4 +297,21 @@ def myositis_facts(
         *items, birth=born_aged(onset_age, onset_at), gender=sex,
         antibodies=(antibody(result, at=onset_at + timedelta(days=14), method="line blot"),),
         myositis=diagnosis if with_diagnosis else None, unavailable=unavailable,
+    )
+
+
+def lab_result(
+    concept: str, value: float | None, *, days: float = 0, hours: float = 0, high: float | None = None,
+    low: float | None = None, unit: str | None = None, usable: bool = True, problem_text: str | None = None,
+    undated: bool = False,
+) -> LabResult:
+    """A result by hand, without the value as the lab spelled it (`display_value`), or with a chosen problem text.
+
+    From a Bundle, a result in the canonical unit also reads "(reported as 150 10*3/uL)" on a card (see the
+    golden cards); tests of the value's own wording use this.
+    """
+    return LabResult(
+        concept=concept, value=value, unit=unit or (valuesets().files[concept].unit or ""),
+        effective=None if undated else ago(days=days, hours=hours), status="final" if usable else "preliminary",
+        ref=hand_ref(), usable=usable, problem=problem_text, reference_low=low, reference_high=high,
     )

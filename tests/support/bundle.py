@@ -105,9 +105,10 @@ class PatientRecord:
                      "text": ANTI_NXP2_TEXT},
             "subject": self._subject(), "effectiveDateTime": _iso(at or ago(days=days)),
             **value,
-            "interpretation": [{"coding": [{"system": INTERPRETATION, "code": interpretation[0],
-                                            "display": interpretation[1]}]}],
         }
+        if interpretation[0]:
+            resource["interpretation"] = [{"coding": [{"system": INTERPRETATION, "code": interpretation[0],
+                                                       "display": interpretation[1]}]}]
         if method:
             resource["method"] = {"text": method}
         self.resources.append(resource)

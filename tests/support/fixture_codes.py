@@ -90,6 +90,7 @@ ANTIBODY_VALUES: dict[str, tuple[dict[str, Any], tuple[str, str]]] = {
     "negative": ({"valueCodeableConcept": {"coding": [{"system": SNOMED, "code": "260385009", "display": "Negative"}],
                                            "text": "Negative"}}, ("NEG", "Negative")),
     "equivocal": ({"valueString": "Equivocal"}, ("E", "Equivocal")),
+    "unreadable": ({"valueString": "see report"}, ("", "")),  # no interpretation: the facts cannot read it
 }
 
 
