@@ -41,6 +41,7 @@ from cds_service.facts.model import (
     Growth,
     LabResult,
     PatientFacts,
+    Positivity,
     Problem,
     ResourceRef,
     TestDeclined,
@@ -208,13 +209,25 @@ def declined_test(
 
 
 def antibody(
-    result: str = "positive", *, at: datetime | None = None, days: float = 200, status: str = "final",
-    method: str = "", intensity: float | None = None,
+    result: str | Positivity = "positive", *, at: datetime | None = None, days: float = 200, usable: bool = True,
+    method: str | None = None, intensity: float | None = None,
 ) -> Entry:
-    """An anti-NXP2 result: positive, negative or equivocal (`status="preliminary"`: one that cannot be used)."""
+    """An anti-NXP2 result: positive, negative, equivocal or unreadable; `usable=False` sends it as preliminary.
+    A line-blot `intensity` goes with the method "line blot" unless told otherwise."""
     when = at or ago(days=days)
+    shown = ("line blot" if intensity is not None else "") if method is None else method
+    value = result.value if isinstance(result, Positivity) else result
     return _entry("anti-nxp2", "Observation", lambda r, rid: r.antibody(
-        result, at=when, status=status, method=method, intensity=intensity, rid=rid))
+        value, at=when, status="final" if usable else "preliminary", method=shown, intensity=intensity, rid=rid))
+
+
+def antibody_result(
+    positivity: Positivity = Positivity.POSITIVE, *, days: float = 200, usable: bool = True,
+    problem_text: str | None = None,
+) -> AntibodyResult:
+    """An anti-NXP2 result by hand, with a chosen problem text when it cannot be used."""
+    return AntibodyResult(positivity=positivity, effective=ago(days=days), status="final" if usable else "preliminary",
+                          ref=hand_ref(), usable=usable, problem=problem_text)
 
 
 HandBuilt = AntibodyResult | LabResult | Problem | TestDone | TestDeclined | Growth | DataIssue
