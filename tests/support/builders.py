@@ -314,9 +314,9 @@ def myositis_facts(
 
 
 def lab_result(
-    concept: str, value: float | None, *, days: float = 0, hours: float = 0, high: float | None = None,
-    low: float | None = None, unit: str | None = None, usable: bool = True, problem_text: str | None = None,
-    undated: bool = False,
+    concept: str, value: float | None, *, at: datetime | None = None, days: float = 0, hours: float = 0,
+    high: float | None = None, low: float | None = None, unit: str | None = None, usable: bool = True,
+    problem_text: str | None = None, undated: bool = False,
 ) -> LabResult:
     """A result by hand, without the value as the lab spelled it (`display_value`), or with a chosen problem text.
 
@@ -325,6 +325,33 @@ def lab_result(
     """
     return LabResult(
         concept=concept, value=value, unit=unit or (valuesets().files[concept].unit or ""),
-        effective=None if undated else ago(days=days, hours=hours), status="final" if usable else "preliminary",
+        effective=None if undated else at or ago(days=days, hours=hours), status="final" if usable else "preliminary",
         ref=hand_ref(), usable=usable, problem=problem_text, reference_low=low, reference_high=high,
     )
+
+
+@dataclass(frozen=True)
+class PatientSketch:
+    """A test patient not built yet: a patient function, its options and its entries. `add` gives a new sketch
+    with more entries; `facts()` builds the Bundle and runs `build_facts` on it."""
+
+    build: Callable[..., PatientFacts]
+    options: Mapping[str, Any]
+    items: tuple[Entry | HandBuilt, ...] = ()
+
+    def add(self, *items: Entry | HandBuilt) -> PatientSketch:
+        return replace(self, items=(*self.items, *items))
+
+    def facts(self, **changes: Any) -> PatientFacts:
+        """The facts; `changes` replace fields afterwards (a missing birth date, prefetch keys unavailable)."""
+        facts = self.build(*self.items, **self.options)
+        return replace(facts, **changes) if changes else facts
+
+
+def add(patient: PatientSketch, *items: Entry | HandBuilt) -> PatientSketch:
+    return patient.add(*items)
+
+
+def myositis_patient(**options: Any) -> PatientSketch:
+    """A sketch of `myositis_facts(onset_age=, onset_at=, ...)`, to add entries to before building."""
+    return PatientSketch(myositis_facts, options)

@@ -138,7 +138,7 @@ def test_a_result_that_is_not_positive_is_silent(result: str) -> None:
 
 
 def test_a_positive_that_cannot_be_used_is_silent() -> None:
-    facts = jdm_child_facts(problem("abdominal-pain", days=1), antibodies=(antibody(status="preliminary"),))
+    facts = jdm_child_facts(problem("abdominal-pain", days=1), antibodies=(antibody(usable=False),))
     assert run_rule(RULE, facts) is None
 
 
