@@ -23,7 +23,7 @@ from tests.support.builders import (
 
 RULE = "nxp2-jdm-cardiac-evaluation"
 WINDOW_DAYS = param(RULE, "troponin_window").value  # 30 d
-ONSET_DAYS = 180  # the factories' default onset: 2026-05-28
+ONSET_DAYS = 180  # jdm_child_facts' default onset: 2026-05-28
 
 
 def work_up() -> tuple[CompletedTest, ...]:
