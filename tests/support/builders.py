@@ -223,11 +223,13 @@ def antibody(
 
 def antibody_result(
     positivity: Positivity = Positivity.POSITIVE, *, days: float = 200, usable: bool = True,
-    problem_text: str | None = None,
+    problem_text: str | None = None, intensity: float | None = None,
 ) -> AntibodyResult:
-    """An anti-NXP2 result by hand, with a chosen problem text when it cannot be used."""
+    """An anti-NXP2 result by hand: a chosen problem text when it cannot be used, or a positive line blot at an
+    intensity the facts layer reads as equivocal (11-25), for rules that still guard against one."""
     return AntibodyResult(positivity=positivity, effective=ago(days=days), status="final" if usable else "preliminary",
-                          ref=hand_ref(), usable=usable, problem=problem_text)
+                          ref=hand_ref(), usable=usable, problem=problem_text, intensity=intensity,
+                          method="line blot" if intensity is not None else "")
 
 
 HandBuilt = AntibodyResult | LabResult | Problem | TestDone | TestDeclined | Growth | DataIssue
