@@ -303,13 +303,13 @@ def adult_onset_facts(*items: Entry | HandBuilt, onset_days: float = 180) -> Pat
 
 def myositis_facts(
     *items: Entry | HandBuilt, onset_age: float, onset_at: datetime, sex: str = "female", result: str = "positive",
-    approximate: bool = False, with_diagnosis: bool = True, unavailable: tuple[str, ...] = (),
+    approximate: bool = False, with_diagnosis: bool = True, unavailable: tuple[str, ...] = (), birth_known: bool = True,
 ) -> PatientFacts:
     """Anti-NXP2 myositis (DM) that began at `onset_at`, aged `onset_age` then; the line-blot result 2 weeks later.
     `approximate`: the Condition has only a recorded date, so the onset is approximate."""
     diagnosis = problem("dm", at=None if approximate else onset_at, days=None, recorded_at=onset_at)
     return patient_facts(
-        *items, birth=born_aged(onset_age, onset_at), gender=sex,
+        *items, birth=born_aged(onset_age, onset_at) if birth_known else None, gender=sex,
         antibodies=(antibody(result, at=onset_at + timedelta(days=14), method="line blot"),),
         myositis=diagnosis if with_diagnosis else None, unavailable=unavailable,
     )
@@ -344,10 +344,9 @@ class PatientSketch:
     def add(self, *items: Entry | HandBuilt) -> PatientSketch:
         return replace(self, items=(*self.items, *items))
 
-    def facts(self, **changes: Any) -> PatientFacts:
-        """The facts; `changes` replace fields afterwards (a missing birth date, prefetch keys unavailable)."""
-        facts = self.build(*self.items, **self.options)
-        return replace(facts, **changes) if changes else facts
+    def facts(self, **options: Any) -> PatientFacts:
+        """The facts of the Bundle, with more options of the patient function (`unavailable=`, `birth_known=`)."""
+        return self.build(*self.items, **{**self.options, **options})
 
 
 def add(patient: PatientSketch, *items: Entry | HandBuilt) -> PatientSketch:

@@ -82,7 +82,7 @@ def test_silent_without_a_myositis_diagnosis() -> None:
 
 
 def test_silent_without_a_birth_date() -> None:
-    facts = adult().facts(birth_date=None)
+    facts = adult().facts(birth_known=False)
     assert run(facts) is None
 
 

@@ -148,7 +148,7 @@ def test_silent_without_a_myositis_diagnosis() -> None:
 
 def test_without_a_birth_date_it_still_fires_without_an_age_note() -> None:
     facts = add(patient(), problem("dysphagia", at=months_ago(2)))
-    facts = facts.facts(birth_date=None)
+    facts = facts.facts(birth_known=False)
     finding = run(facts)
     assert finding is not None
     assert finding.notes == ()

@@ -97,7 +97,7 @@ def test_silent_unless_positive(positivity: Positivity) -> None:
 
 def test_silent_without_a_diagnosis_or_birth_date() -> None:
     assert run(myositis_patient(onset_age=50, onset_at=months_ago(8), with_diagnosis=False)) is None
-    assert run(patient().facts(birth_date=None)) is None
+    assert run(patient().facts(birth_known=False)) is None
 
 
 def test_skin_ulcer_and_later_negative_are_noted() -> None:

@@ -125,4 +125,4 @@ def test_a_ct_is_shown_but_does_not_replace_pfts() -> None:
 
 def test_silent_without_a_birth_date() -> None:
     facts = with_ild(4 * MONTH)
-    assert run(facts.facts(birth_date=None)) is None
+    assert run(facts.facts(birth_known=False)) is None

@@ -153,8 +153,7 @@ def test_no_myositis_diagnosis_is_silent_even_with_an_onset_inferred_from_the_an
 
 
 def test_an_unknown_birth_date_is_silent() -> None:
-    facts = jdm_child_facts(problem("abdominal-pain", days=1))
-    assert run_rule(RULE, replace(facts, birth_date=None)) is None
+    assert run_rule(RULE, jdm_child_facts(problem("abdominal-pain", days=1), birth=None)) is None
 
 
 def test_a_resolved_myositis_diagnosis_still_counts() -> None:

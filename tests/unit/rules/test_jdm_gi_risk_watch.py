@@ -144,4 +144,4 @@ def test_later_negative_antibody_is_noted() -> None:
 
 def test_silent_without_a_birth_date() -> None:
     facts = add(child(), problem("skin-ulcer", at=months_ago(1)))
-    assert run(facts.facts(birth_date=None)) is None
+    assert run(facts.facts(birth_known=False)) is None

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from cds_service.facts.model import AntibodyResult, PatientFacts, Positivity
 from tests.support.builders import (
+    ADULT_BIRTH,
     Entry,
-    adult_onset_facts,
     antibody,
     antibody_result,
     data_issue,
     jdm_child_facts,
     param,
+    patient_facts,
     problem,
     run_rule,
 )
@@ -82,8 +82,9 @@ def test_a_myositis_diagnosis_in_any_clinical_status_is_silent(status: str) -> N
 
 
 def test_adults_are_included() -> None:
-    facts = adult_onset_facts()
-    assert run_rule(RULE, replace(facts, problems=())) is not None
+    facts = patient_facts(birth=ADULT_BIRTH, antibodies=(antibody(days=170),))
+    assert facts.problems == ()
+    assert run_rule(RULE, facts) is not None
 
 
 def test_a_later_negative_result_is_shown_and_noted() -> None:
