@@ -26,6 +26,7 @@ def test_every_committed_fixture_is_written_by_its_record() -> None:
     stale = [path.name for path, text in rendered_files().items()
              if not path.exists() or path.read_text(encoding="utf-8") != text]
     assert stale == [], "regenerate with: .venv/bin/python -m tests.scenarios.fixtures"
+    assert FILES
     assert sorted(path.stem for path in FILES) == sorted(RECORDS)
 
 
@@ -35,6 +36,9 @@ def test_fixture_names_are_unique() -> None:
 
 def test_the_expectations_name_exactly_the_fixtures_in_order() -> None:
     assert list(EXPECTED) == [record.name for record in fixtures()]
+    for name, spec in EXPECTED.items():
+        assert set(spec["fires"]) <= set(CARDS), name
+        assert set(spec["fires"].values()) <= {"critical", "warning", "info"}, name
 
 
 def test_each_card_fires_in_some_fixture_and_is_silent_in_another() -> None:
@@ -50,6 +54,7 @@ def test_fixture_is_a_valid_r4_collection_with_a_named_patient(path: Path) -> No
     assert bundle.type == "collection"
     patients = [e["resource"] for e in raw["entry"] if e["resource"]["resourceType"] == "Patient"]
     assert len(patients) == 1
+    assert raw["entry"][0]["resource"] is patients[0]  # the Patient comes first
     assert patients[0]["id"] == path.stem
     assert len(path.stem) <= 64  # FHIR id length
     assert patients[0]["name"][0]["given"]  # the public sandbox rejects a Patient without a given name
