@@ -173,7 +173,8 @@ class RuleEntry(Strict):
     def _key_evidence_is_a_row(self) -> RuleEntry:
         keys = [self.card.evidence, *(e.evidence for e in self.escalations.values() if e.evidence)]
         for key in keys:
-            self.evidence_row(key.source)
+            if self.evidence_row(key.source).url is None:
+                raise ValueError(f"evidence line cites {key.source!r}, whose row has no url to link the paper")
         ids = {s.id for s in self.suggestions}
         for name, escalation in self.escalations.items():
             unknown = set(escalation.suggestions or ()) - ids

@@ -32,6 +32,8 @@ EVIDENCE_LINK_LABEL = "Evidence and caveats"
 
 _DECIMAL = re.compile(r"(?<![\d.])-?\d+\.\d+(?![\d.])")
 _ANNOTATION = re.compile(r" \{[a-z ]+\}")  # UCUM {score}, {ratio}: a unit-less number
+# The FHIR element a recorded onset came from tells a clinician nothing; an inferred onset keeps its source.
+_RECORDED_ONSET = re.compile(r", from onset(?:DateTime|Age|Period)\b")
 _REPORTED = re.compile(r" \(reported as ([\d.\-]+)[^()]*\)")
 
 
@@ -61,7 +63,7 @@ def _round(match: re.Match[str]) -> str:
 
 def clinical_value(text: str) -> str:
     """Round decimals, drop a "(reported as ...)" that repeats the number and unit-less UCUM annotations."""
-    text = _ANNOTATION.sub("", text)
+    text = _RECORDED_ONSET.sub("", _ANNOTATION.sub("", text))
     text = _DECIMAL.sub(_round, text)
     reported = _REPORTED.search(text)
     if reported and text.startswith(reported.group(1) + " "):

@@ -33,7 +33,7 @@ _ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
 # Block syntax matters only at the start of the text: heading, quote, list item, thematic break, setext
 # underline, or an ordered-list number (`1.` / `1)`).
 _BLOCK_START = re.compile(r"^([#>+\-=])")
-_ORDERED = re.compile(r"^(\d{1,9})([.)])")
+_ORDERED = re.compile(r"^(\d{1,9})([.)])(?=\s|$)")
 # Where linkifiers start a link: a scheme's colon, `www.`, `@`, and a dot inside a domain-like word
 # (`evil.example.org`; a dot between digits, `24.7`, is never a domain).
 _SCHEME = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*):(?=\S)")
