@@ -139,7 +139,7 @@ def render(
     patient_id: str,
     new_id: Callable[[], str],
     build_order: OrderBuilder,
-    evidence_base: str = "",
+    evidence_base: str,
 ) -> RenderedCard:
     """Return the card for one finding.
 

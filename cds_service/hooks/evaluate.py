@@ -41,9 +41,9 @@ class Services:
     store: FeedbackStore
     clock: Clock
     ids: IdSource
+    evidence_base: str  # public URL prefix of the evidence pages; each card links `{base}{card id}`
     audit: CardAuditLog | None = None  # the card audit log, when CDS_CARD_AUDIT is on
     fhir: FhirAccess | None = None  # None: never fetch, use the prefetch only
-    evidence_base: str = ""  # public URL prefix of the evidence pages; each card links `{base}{card id}`
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,7 @@ def test_finding_renders_with_the_expected_indicator(card_id: str, escalation: s
     rendered = render(
         finding, entry, catalogue().services["nxp2-myositis"], patient_id=facts.patient_id,
         new_id=lambda: f"id-{next(ids)}", build_order=OrderTemplates(entry.suggestions).build,
+        evidence_base="https://cds.example/evidence/",
     )
     card = rendered.card
     expected = entry.card.indicator if escalation is None else entry.escalations[escalation].indicator
@@ -65,10 +66,13 @@ def test_finding_renders_with_the_expected_indicator(card_id: str, escalation: s
     assert len(card.summary) < 140
     assert "{" not in card.summary and "{" not in (card.detail or "")
     assert card.detail is not None
-    assert "**Patient data behind this card**" in card.detail
-    assert "- Anti\\-NXP2 antibody: positive" in card.detail  # markdown-escaped patient data
+    assert card.detail.startswith("**What we saw**\n\n")
+    assert "- Anti-NXP2 antibody: positive" in card.detail  # patient data, escaped only where markdown needs it
     assert card.source.url == entry.card.source.url
-    assert [s.label for s in card.suggestions or []] == [s.label for s in entry.suggestions]
+    offered = entry.escalations[escalation].suggestions if escalation else None
+    expected_ids = offered if offered is not None else [s.id for s in entry.suggestions]
+    labels = {s.id: s.label for s in entry.suggestions}
+    assert [s.label for s in card.suggestions or []] == [labels[i] for i in expected_ids]
 
 
 def test_every_cards_a_entry_is_in_the_service_in_catalogue_order() -> None:

@@ -44,7 +44,7 @@ def rendered(rule_id: str, finding: Finding) -> Card:
     service = entries.services["nxp2-myositis"]
     orders = OrderTemplates(s for entry in entries.rules.values() for s in entry.suggestions)
     return render(finding, entries.rules[rule_id], service, patient_id="p1", new_id=SequentialIds().new_id,
-                  build_order=orders.build).card
+                  build_order=orders.build, evidence_base="https://cds.example/evidence/").card
 
 
 @pytest.mark.parametrize("case", sorted(FINDINGS))
@@ -81,9 +81,9 @@ def test_the_critical_mas_card_reads_as_a_clinician_sees_it() -> None:
     card = rendered(rule_id, finding)
     assert card.summary == ("Anti-NXP2 JDM: fever, ferritin 12345.6 ng/mL plus 3 of 4 MAS criteria within 72 h: "
                             "possible MAS")
-    assert "- Ferritin: 12345\\.6 ng/mL, above the MAS threshold" in card.detail
-    assert "Macrophage activation syndrome is already on the problem list" in card.detail
-    assert "**Data not used (missing, stale or unreadable)**\n\n- Triglycerides: no usable result" in card.detail
+    assert "- Ferritin: 12345.6 ng/mL, above the MAS threshold" in card.detail
+    assert "MAS is already on the problem list" in card.detail
+    assert "**Not used:** Triglycerides: no usable result" in card.detail
     assert [s.label for s in card.suggestions or []] == [
         "Order ferritin", "Order full blood count (platelets)", "Order fibrinogen", "Order triglycerides",
         "Order AST", "Order ALT"]
