@@ -39,25 +39,21 @@ SYSTEM_ALIASES: Final[dict[str, str]] = {
     "urn:oid:2.16.840.1.113883.6.12": CPT,
 }
 
-# The concept names of the GUIDE and what each becomes in PatientFacts.
-CONCEPTS: Final[dict[str, ConceptKind]] = {
-    "anti-nxp2": "antibody",
-    **{name: "lab" for name in units.CANONICAL},
-    **{
-        name: "problem"
-        for name in (
-            "myositis", "ild", "malignancy", "dysphagia", "dysphonia", "aspiration", "skin-ulcer", "oedema",
-            "abdominal-pain", "gi-bleeding", "ileus", "gi-perforation", "pneumatosis", "bowel-wall-thickening",
-            "mas", "myocarditis",
-        )
-    },
-    **{
-        name: "test"
-        for name in (
-            "ct-chest", "ct-abdomen-pelvis", "ct-neck", "pet-ct", "pft", "ecg", "echocardiogram", "swallow-study",
-        )
-    },
-}
+# The concept names of the GUIDE: rules refer to them, so each must have a value-set file. What each one is
+# (its `kind`) and, for a numeric one, its canonical `unit` are stated once, in that file.
+CONCEPT_NAMES: Final = frozenset({
+    "anti-nxp2",
+    # numeric (kind: lab)
+    "ck", "ast", "ferritin", "platelets", "triglycerides", "fibrinogen", "troponin-i", "troponin-t", "ck-mb",
+    "cd4-cd8-ratio", "bmi", "body-weight", "body-height", "body-temperature", "cmas", "mmt8", "proximal-strength",
+    "ana",
+    # problems
+    "myositis", "ild", "malignancy", "dysphagia", "dysphonia", "aspiration", "skin-ulcer", "oedema",
+    "abdominal-pain", "gi-bleeding", "ileus", "gi-perforation", "pneumatosis", "bowel-wall-thickening", "mas",
+    "myocarditis",
+    # tests
+    "ct-chest", "ct-abdomen-pelvis", "ct-neck", "pet-ct", "pft", "ecg", "echocardiogram", "swallow-study",
+})
 
 Text = Annotated[str, StringConstraints(min_length=1)]
 KebabId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
@@ -139,7 +135,7 @@ class ValueSetFile(_Strict):
     concept: KebabId
     kind: ConceptKind
     title: Text
-    unit: Text | None = None  # canonical unit of a lab concept (must agree with facts/units.py)
+    unit: Text | None = None  # canonical unit of a lab concept (facts/units.py must convert it unchanged)
     codes: Annotated[list[CodeEntry], Field(min_length=1)]
     prefixes: list[PrefixEntry] = Field(default_factory=list)
     text: TextPatterns | None = None
@@ -193,6 +189,9 @@ class ValueSets:
     """The loaded value sets, indexed for the request path."""
 
     files: Mapping[str, ValueSetFile]
+    # concept -> kind and lab concept -> canonical unit, as the files state them (read per resource on the hot path)
+    kinds: Mapping[str, ConceptKind]
+    units: Mapping[str, str]
     # (system, normalised code) -> concepts: the hot path of facts.build is one dict lookup per coding.
     by_code: Mapping[tuple[str, str], tuple[str, ...]]
     by_prefix: Mapping[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
@@ -202,7 +201,7 @@ class ValueSets:
     _seen: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
 
     def kind(self, concept: str) -> ConceptKind:
-        return CONCEPTS[concept]
+        return self.kinds[concept]
 
     def lookup(self, system: str, code: str) -> tuple[str, ...]:
         """Return the concepts a coding belongs to (empty when none)."""
@@ -266,17 +265,22 @@ def _read(path: Path) -> ValueSetFile:
 
 
 def _check(file: ValueSetFile, path: Path) -> None:
-    expected_kind = CONCEPTS.get(file.concept)
     if file.concept != path.stem:
         raise ValueSetError(f"{path}: field concept: {file.concept!r} must match the file name {path.stem!r}")
-    if expected_kind is None:
+    if file.concept not in CONCEPT_NAMES:
         raise ValueSetError(f"{path}: field concept: {file.concept!r} is not a concept name of the GUIDE")
-    if file.kind != expected_kind:
-        raise ValueSetError(f"{path}: field kind: {file.concept!r} is a {expected_kind}, not a {file.kind}")
-    if expected_kind == "lab" and file.unit != units.CANONICAL[file.concept]:
+    # facts/units.py has a conversion table exactly for the numeric concepts: the file's kind must agree.
+    numeric = file.concept in units.numeric_concepts()
+    if numeric and file.kind != "lab":
+        raise ValueSetError(f"{path}: field kind: {file.concept!r} is a lab, not a {file.kind}")
+    if not numeric and file.kind == "lab":
+        raise ValueSetError(f"{path}: field kind: facts/units.py has no unit table for {file.concept!r}")
+    expected_kind = file.kind
+    if expected_kind == "lab" and file.unit is None:
+        raise ValueSetError(f"{path}: field unit: a lab concept states its canonical unit")
+    if expected_kind == "lab" and not units.converts_unchanged(file.concept, file.unit or ""):
         raise ValueSetError(
-            f"{path}: field unit: {file.unit!r}, facts/units.py converts {file.concept} to "
-            f"{units.CANONICAL[file.concept]!r}"
+            f"{path}: field unit: {file.unit!r} is not a unit facts/units.py converts {file.concept} to unchanged"
         )
     if expected_kind != "lab" and file.unit is not None:
         raise ValueSetError(f"{path}: field unit: only numeric (lab) concepts have a unit")
@@ -307,7 +311,7 @@ def load_valuesets(folder: Path, *, drop_licensed: bool = False) -> ValueSets:
         file = _read(path)
         _check(file, path)
         files[file.concept] = file
-    missing = sorted(set(CONCEPTS) - set(files))
+    missing = sorted(CONCEPT_NAMES - set(files))
     if missing:
         raise ValueSetError(f"{folder}: no value-set file for concept {missing[0]!r} ({missing[0]}.yaml)")
 
@@ -319,7 +323,7 @@ def load_valuesets(folder: Path, *, drop_licensed: bool = False) -> ValueSets:
                 continue
             key = (entry.system, normalise_code(entry.system, entry.code))
             owners = by_code.setdefault(key, [])
-            if owners and ({CONCEPTS[o] for o in owners} | {CONCEPTS[name]}) - {"problem", "test"}:
+            if owners and ({files[o].kind for o in owners} | {file.kind}) - {"problem", "test"}:
                 raise ValueSetError(
                     f"{folder / (name + '.yaml')}: field codes.{index}: {entry.code!r} is also in "
                     f"{owners[0]}.yaml; only problem and test concepts may share a code"
@@ -332,6 +336,8 @@ def load_valuesets(folder: Path, *, drop_licensed: bool = False) -> ValueSets:
         lengths.setdefault(system, set()).add(len(prefix_code))
     return ValueSets(
         files=files,
+        kinds={name: file.kind for name, file in files.items()},
+        units={name: file.unit for name, file in files.items() if file.unit is not None},
         by_code={key: tuple(names) for key, names in by_code.items()},
         by_prefix={key: tuple(names) for key, names in by_prefix.items()},
         prefix_lengths={system: tuple(sorted(found)) for system, found in lengths.items()},
