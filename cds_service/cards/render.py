@@ -106,7 +106,8 @@ def _detail(finding: Finding, entry: RuleEntry, what_to_do: str, key: KeyEvidenc
     """Three short parts: what we saw, what to consider, one evidence line; then unusable data, once."""
     # A blank line between blocks: without it, markdown runs a paragraph into the list or the next one.
     sections = ["**What we saw**", "", *(_datum_line(d) for d in finding.data), ""]
-    sections += [f"**What to consider:** {what_to_do.strip()}", ""]
+    # One line in the raw text: the catalogue wraps its YAML, a plain-text EHR should not show those breaks.
+    sections += [f"**What to consider:** {' '.join(what_to_do.split())}", ""]
     sections += [f"- {entry.notes[name].strip()}" for name in finding.notes]
     if finding.notes:
         sections.append("")
