@@ -81,3 +81,17 @@ def test_every_golden_card_fits_the_budget(name: str, card: dict[str, Any]) -> N
     characters, lines = measure(card["detail"])
     assert characters <= MAX_CHARS, f"{name}: {characters} characters of rendered text"
     assert lines <= MAX_LINES, f"{name}: {lines} lines"
+
+
+INTERNAL = re.compile(r"clinical-evidence\.md|verification\.md|terminology\.md|\bS[0-4]\b")
+
+
+@pytest.mark.parametrize(("name", "card"), golden_cards(), ids=lambda value: value if isinstance(value, str) else "")
+def test_every_golden_card_links_its_evidence_page_and_names_no_internal_source(name: str, card: dict[str, Any]) -> None:
+    card_id = card["source"]["topic"]["code"]
+    # The golden cards are made with the default CDS_PUBLIC_BASE_URL (tests/conftest.py settings_for).
+    assert card["links"][0] == {"label": "Evidence and caveats", "type": "absolute",
+                                "url": f"http://127.0.0.1:8080/evidence/{card_id}"}, name
+    text = " ".join([card["summary"], card["detail"], *(link["label"] for link in card["links"])])
+    assert not INTERNAL.search(text), f"{name}: {INTERNAL.search(text)}"
+    assert not re.search(r"&[a-z]+;|&#\d+;", card["detail"]), f"{name}: an HTML entity"
