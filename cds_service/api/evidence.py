@@ -28,7 +28,8 @@ def _html(body: str, status: int = 200) -> Response:
     if status == 200:
         response.headers["Cache-Control"] = f"public, max-age={CACHE_SECONDS}"
         response.add_etag()
-        return response.make_conditional(request)
+        response.make_conditional(request)  # 304 without a body when the ETag matches (changes it in place)
+        return response
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -42,7 +42,7 @@ _UNIT_WORDS = {"h": "hours", "d": "days", "wk": "weeks", "mo": "months", "a": "y
 
 
 def _indicators(entry: RuleEntry) -> str:
-    shown = [entry.card.indicator]
+    shown: list[str] = [entry.card.indicator]
     shown += [f"{e.indicator} ({name.replace('-', ' ')})" for name, e in entry.escalations.items()
               if e.indicator != entry.card.indicator]
     return ", ".join(shown)

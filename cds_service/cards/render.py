@@ -14,8 +14,8 @@ from typing import Any
 
 from cds_service.cards.catalogue import (
     INDICATOR_RANK,
-    KeyEvidence,
     SUMMARY_VALUE_WIDTH,
+    KeyEvidence,
     RuleEntry,
     ServiceEntry,
     SuggestionEntry,

@@ -17,7 +17,6 @@ from cds_service.rules.lookups import (
     declined_within,
     months_text,
     myositis_datum,
-    none_on_record,
     onset_gaps,
     problem_datum,
     test_datum,
@@ -100,7 +99,9 @@ def _data(facts: PatientFacts, ctx: RuleContext) -> tuple[Datum, ...]:
         data += scans
     else:
         last = facts.last_test(SCREEN_IMAGING)
-        data.append(test_datum(last, ctx.now) if last else none_on_record("pet-ct", "no CT or PET-CT on record"))
+        # What is missing is the whole screen (CT of chest plus abdomen-pelvis, or FDG PET-CT), not one test.
+        data.append(test_datum(last, ctx.now) if last else Datum("CT chest, CT abdomen-pelvis or FDG PET-CT",
+                                                                 "none on record"))
     for concept in (*RISK_FEATURES, "malignancy"):
         data += [problem_datum(p) for p in facts.problems_of(concept)]
     return tuple(d for d in data if d is not None)

@@ -87,7 +87,9 @@ INTERNAL = re.compile(r"clinical-evidence\.md|verification\.md|terminology\.md|\
 
 
 @pytest.mark.parametrize(("name", "card"), golden_cards(), ids=lambda value: value if isinstance(value, str) else "")
-def test_every_golden_card_links_its_evidence_page_and_names_no_internal_source(name: str, card: dict[str, Any]) -> None:
+def test_every_golden_card_links_its_evidence_page_and_names_no_internal_source(
+    name: str, card: dict[str, Any]
+) -> None:
     card_id = card["source"]["topic"]["code"]
     # The golden cards are made with the default CDS_PUBLIC_BASE_URL (tests/conftest.py settings_for).
     assert card["links"][0] == {"label": "Evidence and caveats", "type": "absolute",
