@@ -38,7 +38,8 @@ _ENVIRONMENT = Environment(
     autoescape=select_autoescape(["html"], default=True),
     trim_blocks=False,
 )
-_UNIT_WORDS = {"h": "hours", "d": "days", "wk": "weeks", "mo": "months", "a": "years"}
+_UNIT_WORDS = {"h": "hours", "d": "days", "wk": "weeks", "mo": "months", "a": "years", "Cel": "°C",
+               "10*3/uL": "x10^3/uL"}
 
 
 def _indicators(entry: RuleEntry) -> str:
@@ -51,8 +52,9 @@ def _indicators(entry: RuleEntry) -> str:
 def _thresholds(entry: RuleEntry) -> list[tuple[str, str]]:
     rows = []
     for name, param in entry.params.items():
-        unit = _UNIT_WORDS.get(param.unit, param.unit)
-        rows.append((name.replace("_", " "), f"{param.value:g} {unit}"))
+        # UCUM annotations such as {z-score} are unit-less numbers: show the number alone.
+        unit = _UNIT_WORDS.get(param.unit, "" if param.unit.startswith("{") else param.unit)
+        rows.append((name.replace("_", " "), f"{param.value:g} {unit}".strip()))
     rows += [(name.replace("_", " "), "on" if value else "off") for name, value in entry.switches.items()]
     return rows
 
