@@ -9,7 +9,6 @@ from cds_service.rules.card_data import (
     last_test_datum,
     later_negative_notes,
     myositis_datum,
-    none_on_record,
     onset_datum,
     problem_datum,
 )
@@ -93,8 +92,9 @@ def _data(facts: PatientFacts, ctx: RuleContext) -> tuple[Datum, ...]:
         data += scans
     else:
         last = facts.last_test(SCREEN_IMAGING)
-        data.append(last_test_datum(last, ctx) if last else
-                    none_on_record(ctx.title("pet-ct"), "no CT or PET-CT on record"))
+        # What is missing is the whole screen (CT of chest plus abdomen-pelvis, or FDG PET-CT), not one test.
+        data.append(last_test_datum(last, ctx) if last else Datum("CT chest, CT abdomen-pelvis or FDG PET-CT",
+                                                                  "none on record"))
     for concept in (*RISK_FEATURES, "malignancy"):
         data += [problem_datum(p, ctx.title(concept)) for p in facts.problems_of(concept)]
     return tuple(d for d in data if d is not None)
