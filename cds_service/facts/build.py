@@ -69,7 +69,7 @@ def build_facts(
         problems=tuple(facts.problems),
         tests_done=tuple(facts.tests_done),
         tests_declined=tuple(facts.tests_declined),
-        onset=estimate_onset(facts.myositis, facts.antibodies),
+        onset=estimate_onset(facts.myositis, facts.antibodies, facts.problems, valuesets.onset_markers),
         growth=growth_series(facts.labs, birth_date, sex, valuesets.growth),
         issues=tuple(facts.issues),
         unavailable=tuple(str(key) for key in unavailable),

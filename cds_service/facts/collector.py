@@ -33,6 +33,9 @@ class Collector:
         self.canonical_units: Mapping[str, str] = valuesets.units
         self.by_code = valuesets.by_code
         self.antibody_text: TextMatcher | None = valuesets.text_matchers.get(ANTIBODY)
+        self.problem_text_concepts = tuple(
+            name for name in valuesets.text_matchers if valuesets.kinds[name] == "problem"
+        )
         self.cutoffs: QuantityCutoffs | None = valuesets.cutoffs(ANTIBODY)
         self.now = now
         self.birth_date = birth_date
@@ -76,16 +79,39 @@ class Collector:
     def names_antibody(self, codeable: Any) -> bool:
         """True when code.text or a coding.display names anti-NXP2 (it has no standard code)."""
         matcher = self.antibody_text
-        if matcher is None or not isinstance(codeable, dict):
+        if matcher is None:
             return False
-        texts = []
-        codings = codeable.get("coding")
-        if isinstance(codings, list):
-            for coding in codings:
-                display = coding.get("display") if isinstance(coding, dict) else None
-                if isinstance(display, str) and display:
-                    texts.append(display)
-        text = codeable.get("text")
-        if isinstance(text, str) and text:
-            texts.append(text)
+        texts = texts_of(codeable)
         return bool(texts) and matcher.matches(texts)
+
+    def problems_from_text(self, codeable: Any) -> tuple[list[str], str]:
+        """The problem concepts a CodeableConcept's texts name (no code matched), and the text that named them."""
+        texts = texts_of(codeable)
+        if not texts:
+            return [], ""
+        found = [name for name in self.problem_text_concepts if self.valuesets.text_matchers[name].matches(texts)]
+        return found, (texts[-1] if found else "")
+
+    def problem_texts_excluded(self, codeable: Any, concepts: tuple[str, ...]) -> list[tuple[str, str]]:
+        """(concept, text) for each concept a text names but an exclusion sets aside ("history of", "benign")."""
+        texts = texts_of(codeable)
+        matchers = self.valuesets.text_matchers
+        found = [(name, matchers[name].excluded_by(texts)) for name in concepts if name in matchers] if texts else []
+        return [(name, text) for name, text in found if text is not None]
+
+
+def texts_of(codeable: Any) -> list[str]:
+    """The coding displays and the text of a CodeableConcept, in that order (non-empty strings only)."""
+    if not isinstance(codeable, dict):
+        return []
+    texts = []
+    codings = codeable.get("coding")
+    if isinstance(codings, list):
+        for coding in codings:
+            display = coding.get("display") if isinstance(coding, dict) else None
+            if isinstance(display, str) and display:
+                texts.append(display)
+    text = codeable.get("text")
+    if isinstance(text, str) and text:
+        texts.append(text)
+    return texts

@@ -1,7 +1,10 @@
 """Conditions: a problem concept becomes a Problem; a myositis Condition also gives the disease onset.
 
 verificationStatus entered-in-error or refuted are ignored; `current` = clinicalStatus active, recurrence or
-relapse.
+relapse. A Condition whose codes match no concept is read by its text (`code.text`, `coding.display`) against
+the value sets that have text patterns (myositis, juvenile dermatomyositis, cancer, history of cancer): the
+Problem then keeps the text it was recognised from, so a card can say so. A Condition that names myositis or
+cancer but is not used (refuted, entered in error, "history of", "suspected"...) becomes a DataIssue saying why.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import Any, Final
 from cds_service.facts.collector import Collector
 from cds_service.facts.dates import add_age, parse_datetime
 from cds_service.facts.fhir_json import as_number, as_str, status_code, text_of
-from cds_service.facts.model import Problem, ResourceRef
+from cds_service.facts.model import DataIssue, Problem, ResourceRef
 
 IGNORED_VERIFICATION: Final = frozenset({"entered-in-error", "refuted"})
 CURRENT_CLINICAL: Final = frozenset({"active", "recurrence", "relapse"})
@@ -23,13 +26,29 @@ _AGE_UNITS: Final = {"year": "a", "years": "a", "yr": "a", "y": "a", "month": "m
                      "week": "wk", "weeks": "wk", "day": "d", "days": "d"}
 
 
+# Concepts whose unused Conditions are worth a line on the card: they decide who gets which card.
+REPORTED_WHEN_UNUSED: Final = ("myositis", "malignancy")
+
+
 def read_condition(facts: Collector, cond: Mapping[str, Any]) -> None:
-    if status_code(cond.get("verificationStatus")) in IGNORED_VERIFICATION:
-        return
-    concepts = facts.of_kind(cond.get("code"), "problem")
-    if not concepts:
-        return
+    code = cond.get("code")
     ref = ResourceRef("Condition", as_str(cond.get("id")))
+    concepts = facts.of_kind(code, "problem")
+    recognised = ""
+    if not concepts:
+        concepts, recognised = facts.problems_from_text(code)
+    verification = status_code(cond.get("verificationStatus"))
+    if verification in IGNORED_VERIFICATION:
+        for concept in concepts:
+            if concept in REPORTED_WHEN_UNUSED:
+                facts.issues.append(DataIssue(concept, ref, f"verification status {verification}: not used"))
+        return
+    if not concepts:
+        for concept, text in facts.problem_texts_excluded(code, REPORTED_WHEN_UNUSED):
+            facts.issues.append(DataIssue(
+                concept, ref, f"the text '{text[:60]}' does not state a current diagnosis: not used"
+            ))
+        return
     clinical = status_code(cond.get("clinicalStatus"))
     onset, source = condition_onset(cond, facts.birth_date)
     recorded = parse_datetime(cond.get("recordedDate"))
@@ -37,7 +56,7 @@ def read_condition(facts: Collector, cond: Mapping[str, Any]) -> None:
     for concept in concepts:
         facts.problems.append(Problem(
             concept=concept, current=clinical in CURRENT_CLINICAL, clinical_status=clinical, onset=onset,
-            recorded=recorded, ref=ref, display=display,
+            recorded=recorded, ref=ref, display=display, recognised_from_text=recognised,
         ))
     if "myositis" in concepts:
         facts.myositis.append((onset, source, recorded, ref))

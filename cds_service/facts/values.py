@@ -128,8 +128,22 @@ def read_positivity(
 ) -> tuple[Positivity, float | None, str | None]:
     """Return (positivity, numeric intensity, problem) from value[x], interpretation and ranges.
 
-    `cutoffs` (the antibody's line-blot cut-off) reads a number sent without a range; None for findings.
+    `cutoffs` (the antibody's line-blot cut-off) reads a number sent without a range; None for findings. A
+    line-blot intensity in the cut-off's equivocal band (11-25: the manufacturer's "weak positive") is read as
+    equivocal whatever the flag or range says, like the words "weak positive": the seeds count only > 25.
     """
+    state, intensity, problem = _read_positivity(holder, cutoffs)
+    if state is Positivity.POSITIVE and intensity is not None and cutoffs is not None:
+        quantity = holder.get("valueQuantity")
+        unit = quantity_unit(quantity) if isinstance(quantity, dict) else ""
+        if pos.from_cutoffs(intensity, unit, cutoffs) is Positivity.EQUIVOCAL:
+            return Positivity.EQUIVOCAL, intensity, None
+    return state, intensity, problem
+
+
+def _read_positivity(
+    holder: Mapping[str, Any], cutoffs: QuantityCutoffs | None
+) -> tuple[Positivity, float | None, str | None]:
     stated = _stated_positivity(holder)
     flagged = _interpreted_positivity(holder)
     quantity = holder.get("valueQuantity")
