@@ -85,7 +85,7 @@ class DatabaseFeedbackStore:
     def __init__(self, database: Database, *, unknown_retention_s: float | None = None) -> None:
         self.database = database
         self.unknown_retention_s = unknown_retention_s
-        self._purge = Periodic(self.purge_unknown, "purge old feedback on unknown cards")
+        self.purges = Periodic(self.purge_unknown, "purge old feedback on unknown cards")
 
     def record_issued(self, cards: Sequence[IssuedCard], issued_at: datetime) -> None:
         if not cards:
@@ -137,7 +137,7 @@ class DatabaseFeedbackStore:
 
         result = self.database.transact(insert, "store feedback")
         if self.unknown_retention_s is not None:
-            self._purge.poke()
+            self.purges.poke()
         return result
 
     def purge_unknown(self, now: datetime | None = None) -> int:

@@ -1,4 +1,5 @@
-"""Operations: /healthz is liveness, /readyz checks the store, /metrics counts by route, card and outcome, one JSON log line a request."""
+"""Operations: /healthz is liveness, /readyz checks the store, /metrics counts by route, card and outcome, one
+JSON log line a request."""
 
 from __future__ import annotations
 
