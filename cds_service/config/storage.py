@@ -45,7 +45,8 @@ class StorageSettings:
         show=redact_url,
     )
     database_pool_size: int = setting(
-        "CDS_DATABASE_POOL_SIZE", positive_int, 4, "Most PostgreSQL connections one worker process opens.",
+        "CDS_DATABASE_POOL_SIZE", positive_int, 4,
+        "Most PostgreSQL connections per pool of a worker process (three pools: feedback, card records, replay cache).",
     )
     database_timeout_s: float = setting(
         "CDS_DATABASE_TIMEOUT_S", positive_float, 2.0,
