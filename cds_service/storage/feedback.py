@@ -98,6 +98,12 @@ class DatabaseFeedbackStore:
                     "VALUES (?, ?, ?, ?, ?) ON CONFLICT (uuid) DO NOTHING",
                     (c.uuid, c.card_id, c.hook_instance, orjson.dumps(c.suggestion_ids).decode(), issued_at),
                 )
+                # The record is written off the request path (records.py): feedback sent to another worker
+                # before it was written was stored as on an unknown card; it is known now.
+                tx.execute(
+                    "UPDATE feedback SET known_card = ?, card_id = ? WHERE card_uuid = ? AND known_card = ?",
+                    (True, c.card_id, c.uuid, False),
+                )
 
         self.database.transact(insert, "record issued cards", durable=False)
 

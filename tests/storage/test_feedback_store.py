@@ -123,3 +123,13 @@ def test_a_card_still_queued_for_its_record_counts_as_known(stores: Stores) -> N
     """Feedback that reaches the worker before the card's record is written is not marked unknown."""
     result = stores.feedback.save(SERVICE, items(("queued-card", 1)), NOW, {"queued-card": "rule-a"})
     assert (result.stored, result.unknown_cards) == (1, 0)
+
+
+def test_feedback_that_arrived_before_its_card_record_becomes_known_when_the_record_is_written(
+    stores: Stores, storage_settings: Settings
+) -> None:
+    """Another worker may store the feedback before the issuing worker's records thread writes the card."""
+    assert stores.feedback.save(SERVICE, items(("late-card", 1)), NOW).unknown_cards == 1
+    stores.feedback.record_issued([IssuedCard("late-card", "rule-a", "hook-1", ())], NOW)
+    stored = raw.rows(storage_settings, "SELECT card_id, known_card FROM feedback WHERE card_uuid = 'late-card'")
+    assert [(card_id, bool(known)) for card_id, known in stored] == [("rule-a", True)]
