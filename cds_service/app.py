@@ -64,6 +64,7 @@ def build_services(
         audit=stores.audit,
         fhir=FhirAccess.from_settings(settings),
         readiness=stores.readiness.state,
+        evidence_base=f"{settings.public_base_url}/evidence/",
     )
 
 
