@@ -72,7 +72,9 @@ docs: $(BIN)/activate
 
 # Load figures (docs/performance.md): gunicorn with production settings (JWT, SQLite) driven by wrk from
 # another process, 8 clients, 5 minutes by default (`make load DURATION=60`); `make load-kill` SIGKILLs a
-# worker mid-run. Not part of `make test` (a 5-second version is: tests/load/).
+# worker mid-run; `make load MODE=db-outage` stops a local PostgreSQL mid-run and prints per-second statuses
+# (scripts/load/outage.py; `LOAD_ARGS="--kind freeze"` freezes it instead). CDS_DATABASE_URL, when set,
+# runs the steady load on that PostgreSQL. Not part of `make test` (a 5-second version is: tests/load/).
 DURATION ?=
 MODE ?= steady
 load: $(BIN)/activate wrk

@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 from cds_service.api.responses import json_response
 from cds_service.hooks.errors import FeedbackNotStored, PrefetchUnavailable, UnknownService, UnsupportedHook
 from cds_service.protocol import Issue, OperationOutcome
+from cds_service.storage.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,16 @@ def register(app: Flask) -> None:
             return operation_outcome(status, code, _domain_message(error))
 
         app.register_error_handler(exception_type, handler)
+
+    @app.errorhandler(DatabaseUnavailable)
+    def database_unavailable(error: DatabaseUnavailable) -> Response:
+        # Down, or busy past its deadline: nothing was done, the client may send the same call again.
+        log.warning("answered 503: %s", error)
+        response = operation_outcome(
+            503, "transient", "the service's database is unavailable; nothing was stored, please retry shortly"
+        )
+        response.headers["Retry-After"] = str(error.retry_after_s)
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:

@@ -38,6 +38,8 @@ ERRORS: dict[int, tuple[str, str]] = {
     415: ("UnsupportedMediaType", "The body is not application/json."),
     500: ("InternalError", "Internal error, with no detail; for feedback, nothing was stored and it can be sent "
                            "again."),
+    503: ("ServiceUnavailable", "The service's database is down or busy (production: the JWT replay check "
+                                "needs it); nothing was stored. Send the call again after Retry-After seconds."),
 }
 
 
@@ -165,7 +167,7 @@ def openapi_document(
             "parameters": [service_id],
             "requestBody": {"required": True, "content": _json(refs["HookRequestvalidation"], example_call)},
             "responses": _responses((200, "The cards, most urgent first.", refs["CdsResponseserialization"]),
-                                    [400, 401, 404, 405, 412, 413, 415, 500]),
+                                    [400, 401, 404, 405, 412, 413, 415, 500, 503]),
         }},
         "/cds-services/{service_id}/feedback": {"post": {
             "operationId": "sendFeedback", "tags": ["CDS Hooks"], "security": security,
@@ -174,14 +176,23 @@ def openapi_document(
             "parameters": [service_id],
             "requestBody": {"required": True, "content": _json(refs["FeedbackRequestvalidation"], EXAMPLE_FEEDBACK)},
             "responses": _responses((200, "What was stored.", refs["FeedbackResponseserialization"]),
-                                    [400, 401, 404, 405, 413, 415, 500]),
+                                    [400, 401, 404, 405, 413, 415, 500, 503]),
         }},
         "/healthz": {"get": {
             "operationId": "health", "tags": ["Operations"],
-            "summary": "Report whether the process can serve (its feedback store answers).",
+            "summary": "Liveness: the process serves (never touches the database).",
             "responses": {
-                **_responses((200, "Healthy.", refs["Healthserialization"]), [405, 500]),
-                "503": {"description": "A dependency is unreachable.", "content": _json(refs["Healthserialization"])},
+                **_responses((200, "Alive.", refs["Healthserialization"]), [405, 500]),
+                "503": {"description": "The process cannot serve.", "content": _json(refs["Healthserialization"])},
+            },
+        }},
+        "/readyz": {"get": {
+            "operationId": "ready", "tags": ["Operations"],
+            "summary": "Readiness: the database answers SELECT 1 within a short deadline (cached 1 s).",
+            "responses": {
+                **_responses((200, "Ready.", refs["Healthserialization"]), [405, 500]),
+                "503": {"description": "The database is unreachable or not migrated yet; Retry-After set.",
+                        "content": _json(refs["Healthserialization"])},
             },
         }},
         "/metrics": {"get": {

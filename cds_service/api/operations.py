@@ -1,4 +1,4 @@
-"""Operational endpoints: `/healthz` for load balancers, `/metrics` for Prometheus, `/openapi.json`."""
+"""Operational endpoints: `/healthz` (liveness) and `/readyz` (readiness) for probes, `/metrics`, `/openapi.json`."""
 
 from __future__ import annotations
 
@@ -9,17 +9,30 @@ from cds_service.api.context import services
 from cds_service.api.openapi import openapi_document
 from cds_service.api.responses import json_response
 from cds_service.api.telemetry import metrics as app_metrics
-from cds_service.hooks.health import check_dependencies
+from cds_service.hooks.health import liveness, readiness
 from cds_service.protocol import Health
+from cds_service.storage.availability import RETRY_AFTER_S
+
+
+def _health(checks: dict[str, str]) -> Response:
+    healthy = all(state == "ok" for state in checks.values())
+    body = Health(status="ok" if healthy else "unavailable", checks=checks)  # type: ignore[arg-type]
+    response = json_response(body.dump(), 200 if healthy else 503)
+    if not healthy:
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return response
 
 
 @bp.get("/healthz")
 def healthz() -> Response:
-    """Report whether the process can serve: its catalogue is loaded and its feedback store answers."""
-    checks = check_dependencies(services())
-    healthy = all(state == "ok" for state in checks.values())
-    body = Health(status="ok" if healthy else "unavailable", checks=checks)  # type: ignore[arg-type]
-    return json_response(body.dump(), 200 if healthy else 503)
+    """Liveness: the process serves. Never touches the database (an outage must not restart the pods)."""
+    return _health(liveness(services()))
+
+
+@bp.get("/readyz")
+def readyz() -> Response:
+    """Readiness: the database answers SELECT 1 within its short deadline (checked at most once a second)."""
+    return _health(readiness(services()))
 
 
 @bp.get("/metrics")

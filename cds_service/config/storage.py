@@ -45,11 +45,34 @@ class StorageSettings:
         show=redact_url,
     )
     database_pool_size: int = setting(
-        "CDS_DATABASE_POOL_SIZE", positive_int, 4, "Most PostgreSQL connections one worker process opens.",
+        "CDS_DATABASE_POOL_SIZE", positive_int, 4,
+        "Most PostgreSQL connections per pool of a worker process (three pools: feedback, card records, replay cache).",
     )
     database_timeout_s: float = setting(
-        "CDS_DATABASE_TIMEOUT_S", positive_float, 5.0,
-        "Longest wait for a database connection, lock or statement before the store reports failure.",
+        "CDS_DATABASE_TIMEOUT_S", positive_float, 2.0,
+        "Longest a database transaction may take (the server's statement_timeout, and a client-side deadline "
+        "0.5 s later for a server that answers nothing); past it the call answers 503 with Retry-After.",
+    )
+    database_connect_timeout_s: float = setting(
+        "CDS_DATABASE_CONNECT_TIMEOUT_S", positive_float, 2.0,
+        "Longest wait for a database connection (pooled or new; psycopg waits at least 2 s to open one), and "
+        "the deadline of the readiness check's SELECT 1.",
+    )
+    database_lock_timeout_s: float = setting(
+        "CDS_DATABASE_LOCK_TIMEOUT_S", positive_float, 0.5,
+        "Longest wait for a row or table lock (PostgreSQL lock_timeout), so a locked table answers 503 at once "
+        "instead of holding the call.",
+    )
+    replay_memory_during_outage: bool = setting(
+        "CDS_REPLAY_MEMORY_DURING_OUTAGE", boolean, False,
+        "Production, while the database is down: false (default) answers every JWT-authenticated call 503; "
+        "true remembers JWT ids in each process's memory meanwhile (a replay to another process or replica "
+        "is then not detected), logged as a warning.",
+    )
+    feedback_unknown_retention_days: int = setting(
+        "CDS_FEEDBACK_UNKNOWN_RETENTION_DAYS", positive_int, 30,
+        "Feedback on cards this service has no record of is deleted after this many days (purged in the "
+        "background, never during a request), so such feedback cannot grow the table without bound.",
     )
     card_audit: bool = setting(
         "CDS_CARD_AUDIT", boolean, False,

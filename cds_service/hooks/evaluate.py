@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
@@ -23,6 +23,7 @@ from cds_service.hooks.prefetch import FhirAccess, resolve
 from cds_service.protocol import CdsResponse, FeedbackRequest, HookRequest
 from cds_service.rules.registry import Param, RegisteredRule, RuleContext
 from cds_service.storage.audit import AuditedCard, CardAuditLog
+from cds_service.storage.errors import DatabaseUnavailable
 from cds_service.storage.feedback import FeedbackStore, IssuedCard, StoreError, StoreResult
 from cds_service.storage.records import CardRecorder
 from cds_service.support.clock import Clock
@@ -46,6 +47,7 @@ class Services:
     evidence_base: str  # public URL prefix of the evidence pages; each card links `{base}{card id}`
     audit: CardAuditLog | None = None  # the card audit log (to read), when CDS_CARD_AUDIT is on
     fhir: FhirAccess | None = None  # None: never fetch, use the prefetch only
+    readiness: Callable[[], str] = lambda: "ok"  # "ok" when the database answers (storage/stores.py)
 
 
 @dataclass(frozen=True)
@@ -143,5 +145,7 @@ def record_feedback(service_id: str, request: FeedbackRequest, services: Service
     pending = services.records.pending_card_ids(item.card for item in request.feedback)
     try:
         return services.store.save(service_id, request.feedback, services.clock.now(), pending)
+    except DatabaseUnavailable:
+        raise  # down or busy: a 503 with Retry-After, not a failure of ours
     except StoreError as error:
         raise FeedbackNotStored(str(error)) from error

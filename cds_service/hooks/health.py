@@ -1,23 +1,20 @@
-"""Readiness of the service's dependencies, for `/healthz`: cheap checks only (a load balancer polls it)."""
+"""Liveness and readiness, for `/healthz` and `/readyz` (a load balancer or Kubernetes polls both).
+
+Liveness says the process serves requests and never touches the database: a database outage must not get
+every replica restarted. Readiness asks the database for SELECT 1 within a short deadline (kept for a
+second, storage/stores.py): its cost does not depend on the size of any table.
+"""
 
 from __future__ import annotations
 
-import logging
-
 from cds_service.hooks.evaluate import Services
-from cds_service.storage.feedback import StoreError
-
-log = logging.getLogger(__name__)
 
 
-def check_dependencies(services: Services) -> dict[str, str]:
-    """Return "ok" or "unreachable" for each dependency (today: the feedback store)."""
-    try:
-        # count() is in every store's protocol; on an indexed table it is a cheap read that proves the
-        # database can be opened and its schema is there.
-        services.store.count()
-        store = "ok"
-    except StoreError as error:
-        log.warning("feedback store unreachable: %s", error)
-        store = "unreachable"
-    return {"feedbackStore": store}
+def liveness(services: Services) -> dict[str, str]:
+    """The process is up and its catalogue is loaded (it could not have started otherwise)."""
+    return {"process": "ok" if services.catalogue.services else "unreachable"}
+
+
+def readiness(services: Services) -> dict[str, str]:
+    """Return "ok" or "unreachable" for the database (down, not yet migrated, or too slow to answer)."""
+    return {"database": "ok" if services.readiness() == "ok" else "unreachable"}

@@ -40,6 +40,10 @@ class Database(Protocol):
         """
         ...
 
+    def ping(self) -> None:
+        """Run SELECT 1 within a short deadline (the connect timeout); raise StoreError if it fails."""
+        ...
+
     def describe(self) -> str:
         """Name the database for logs, with no password."""
         ...

@@ -10,12 +10,13 @@ import hashlib
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
 import orjson
 
+from cds_service.storage.background import Periodic
 from cds_service.storage.database import Database, Transaction
 from cds_service.storage.errors import StoreError
 from cds_service.storage.migrations import migrate
@@ -81,8 +82,10 @@ def item_key(service_id: str, item: FeedbackItem) -> str:
 class DatabaseFeedbackStore:
     """Feedback and issued-card ids in the `feedback` and `issued_card` tables of a migrated database."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *, unknown_retention_s: float | None = None) -> None:
         self.database = database
+        self.unknown_retention_s = unknown_retention_s
+        self.purges = Periodic(self.purge_unknown, "purge old feedback on unknown cards")
 
     def record_issued(self, cards: Sequence[IssuedCard], issued_at: datetime) -> None:
         if not cards:
@@ -94,6 +97,12 @@ class DatabaseFeedbackStore:
                     "INSERT INTO issued_card (uuid, card_id, hook_instance, suggestion_ids, issued_at) "
                     "VALUES (?, ?, ?, ?, ?) ON CONFLICT (uuid) DO NOTHING",
                     (c.uuid, c.card_id, c.hook_instance, orjson.dumps(c.suggestion_ids).decode(), issued_at),
+                )
+                # The record is written off the request path (records.py): feedback sent to another worker
+                # before it was written was stored as on an unknown card; it is known now.
+                tx.execute(
+                    "UPDATE feedback SET known_card = ?, card_id = ? WHERE card_uuid = ? AND known_card = ?",
+                    (True, c.card_id, c.uuid, False),
                 )
 
         self.database.transact(insert, "record issued cards", durable=False)
@@ -132,7 +141,20 @@ class DatabaseFeedbackStore:
                 unknown += int(not known and inserted == 1)
             return StoreResult(stored=stored, duplicates=duplicates, unknown_cards=unknown)
 
-        return self.database.transact(insert, "store feedback")
+        result = self.database.transact(insert, "store feedback")
+        if self.unknown_retention_s is not None:
+            self.purges.poke()
+        return result
+
+    def purge_unknown(self, now: datetime | None = None) -> int:
+        """Delete feedback on cards we have no record of, received more than the retention period ago."""
+        if self.unknown_retention_s is None:
+            return 0
+        cutoff = (now or datetime.now(UTC)) - timedelta(seconds=self.unknown_retention_s)
+        return self.database.transact(
+            lambda tx: tx.execute("DELETE FROM feedback WHERE known_card = ? AND received_at < ?", (False, cutoff)),
+            "purge old feedback on unknown cards",
+        )
 
     def count(self) -> int:
         rows = self.database.transact(lambda tx: tx.query("SELECT COUNT(*) FROM feedback"), "read feedback store")
@@ -145,14 +167,14 @@ class SqliteFeedbackStore(DatabaseFeedbackStore):
     Every transaction gets its connection from `self._connect`, the seam a test uses to inject failures.
     """
 
-    def __init__(self, path: Path, timeout_s: float = 5.0) -> None:
+    def __init__(self, path: Path, timeout_s: float = 5.0, *, unknown_retention_s: float | None = None) -> None:
         self.path = path
         try:
             self.sqlite = SqliteDatabase(path, timeout_s, connect=lambda: self._connect())
             migrate(self.sqlite)
         except StoreError as error:
             raise StoreError(f"cannot open feedback store: {error}") from None
-        super().__init__(self.sqlite)
+        super().__init__(self.sqlite, unknown_retention_s=unknown_retention_s)
 
     def _connect(self) -> sqlite3.Connection:
         return self.sqlite.open_connection()

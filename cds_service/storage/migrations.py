@@ -87,6 +87,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX card_audit_issued_at ON card_audit (issued_at)",
         ),
     ),
+    Migration(
+        4, "feedback retention on unknown cards",
+        sqlite=("CREATE INDEX feedback_known_received ON feedback (known_card, received_at)",),
+        postgresql=("CREATE INDEX feedback_known_received ON feedback (known_card, received_at)",),
+    ),
 )
 
 

@@ -6,12 +6,17 @@ on either backend, so every replica of the service shares one cache.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 from datetime import datetime
 
+from cds_service.storage.background import Periodic
 from cds_service.storage.database import Database, Transaction
+from cds_service.storage.errors import DatabaseUnavailable
 from cds_service.support.clock import Clock, SystemClock
+
+log = logging.getLogger(__name__)
 
 # Insert, or take over a row whose token has expired; a live row is left alone and nothing changes.
 REMEMBER = (
@@ -35,13 +40,17 @@ class DatabaseReplayCache:
     """
 
     def __init__(
-        self, database: Database, *, clock: Clock | None = None, leeway_s: float = 60.0, purge_every_s: float = 60.0
+        self, database: Database, *, clock: Clock | None = None, leeway_s: float = 60.0, purge_every_s: float = 60.0,
+        memory_during_outage: bool = False,
     ) -> None:
         self.database = database
         self.clock = clock or SystemClock()
         self.leeway_s = leeway_s
-        self.purge_every_s = purge_every_s
-        self._next_purge = 0.0
+        self.memory_during_outage = memory_during_outage
+        # Purged in the background: a failed purge never fails, nor burns the JWT id of, a valid call.
+        self.purges = Periodic(self.purge, "purge the replay cache", purge_every_s,
+                               clock=lambda: self.clock.now().timestamp())
+        self._memory: dict[tuple[str, str], float] = {}  # (issuer, jti) -> keep until, during an outage only
         self._lock = threading.Lock()
 
     def remember(self, jti: str, issuer: str, expires_at: datetime | float) -> bool:
@@ -56,16 +65,28 @@ class DatabaseReplayCache:
         def insert(tx: Transaction) -> bool:
             return tx.execute(REMEMBER, (issuer, jti, keep_until, math.floor(now))) == 1
 
-        fresh = self.database.transact(insert, "check the JWT id against the replay cache")
-        self._purge_if_due(now)
+        if self._memory and self._memory.get((issuer, jti), -1.0) >= now:
+            return False  # seen during the outage, by this process
+        try:
+            fresh = self.database.transact(insert, "check the JWT id against the replay cache")
+        except DatabaseUnavailable:
+            if not self.memory_during_outage:
+                raise  # fail closed: the call answers 503
+            return self._remember_in_memory(jti, issuer, keep_until, now)
+        self.purges.poke()
         return fresh
 
-    def _purge_if_due(self, now: float) -> None:
+    def _remember_in_memory(self, jti: str, issuer: str, keep_until: float, now: float) -> bool:
+        """CDS_REPLAY_MEMORY_DURING_OUTAGE: this process alone remembers the jti while the database is down."""
         with self._lock:
-            if now < self._next_purge:
-                return
-            self._next_purge = now + self.purge_every_s
-        self.purge(now)
+            if not self._memory:
+                log.warning("database down: JWT ids are remembered by this process only "
+                            "(CDS_REPLAY_MEMORY_DURING_OUTAGE); a replay to another process is not detected")
+            self._memory = {key: until for key, until in self._memory.items() if until >= now}
+            if (issuer, jti) in self._memory:
+                return False
+            self._memory[(issuer, jti)] = keep_until
+            return True
 
     def purge(self, now: float | None = None) -> int:
         """Delete the rows whose tokens have expired; return how many."""

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from cds_service.storage.database import T, Transaction
-from cds_service.storage.errors import StoreError
+from cds_service.storage.errors import DatabaseUnavailable, StoreError
 
 
 def _value(value: Any) -> Any:
@@ -112,8 +112,15 @@ class SqliteDatabase:
                 raise
             finally:
                 connection.close()
+        except sqlite3.OperationalError as error:
+            if "locked" in str(error) or "busy" in str(error):  # the busy timeout passed: try again later
+                raise DatabaseUnavailable(f"cannot {what}: {error}", 1) from None
+            raise StoreError(f"cannot {what}: {error}") from None
         except sqlite3.Error as error:
             raise StoreError(f"cannot {what}: {error}") from None
+
+    def ping(self) -> None:
+        self.transact(lambda tx: tx.query("SELECT 1"), "reach the database")
 
     def describe(self) -> str:
         return f"sqlite:{self.path}"

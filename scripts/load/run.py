@@ -2,7 +2,8 @@
 
     .venv/bin/python scripts/load/run.py [--duration 300] [--mode steady|kill] [--clients 8] [--json FILE]
 
-Starts gunicorn (deploy/gunicorn.conf.py, CDS_MODE=production, JWT on, SQLite in a temp dir) on a free
+Starts gunicorn (deploy/gunicorn.conf.py, CDS_MODE=production, JWT on, SQLite in a temp dir, or the
+PostgreSQL of CDS_DATABASE_URL when it is set) on a free
 port of 127.0.0.1, trusting a test EHR whose ES384 key pair is made for the run, and drives it with wrk
 (another process, C, closed loop: each client sends its next call when the last one is answered) with
 the fixture patients as patient-view calls with full prefetch, every n-th call a patient with 500
@@ -117,7 +118,8 @@ def write_bodies(run: Run) -> None:
 def start_gunicorn(run: Run) -> Gunicorn:
     """Start the service with production settings and wait until /healthz answers."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CDS_")}
+    # CDS_DATABASE_URL passes through (a PostgreSQL run); every other CDS_* is the run's own.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CDS_") or k == "CDS_DATABASE_URL"}
     data = run.workdir / "data"
     data.mkdir()
     env.update({
@@ -350,6 +352,14 @@ def summarise(result: dict[str, Any], sampler: MemorySampler, cpu: dict[str, flo
     }
 
 
+def backend_name() -> str:
+    """Name the database the run used (the URL's host and database, never its password)."""
+    url = os.environ.get("CDS_DATABASE_URL", "")
+    if not url:
+        return "SQLite (CDS_DATA_DIR in the temp dir)"
+    return f"PostgreSQL at {url.rpartition('@')[2]}"
+
+
 def report(figures: dict[str, Any], args: argparse.Namespace) -> list[str]:
     """Return the figures as lines for a person, and the verdicts."""
     lat, mem, cpu = figures["latency_ms"], figures["memory_mib"], figures["cpu_percent_of_one_core"]
@@ -357,7 +367,7 @@ def report(figures: dict[str, Any], args: argparse.Namespace) -> list[str]:
     lines = [
         f"nxp2-cds load ({args.mode}): {figures['duration_s']} s, {figures['clients']} clients (wrk, "
         f"{args.threads} threads, closed loop), gunicorn {figures['workers']} sync workers, "
-        "CDS_MODE=production, ES384 JWT per call, SQLite",
+        f"CDS_MODE=production, ES384 JWT per call, {backend_name()}",
         f"  calls: {figures['requests']} answered ({figures['small']} small {sizes['small'][0] // 1024}-"
         f"{sizes['small'][1] // 1024} KiB, {figures['large']} large {sizes['large'][1] // 1024} KiB with 500 "
         f"Observations: every {args.large_every}th)",
@@ -406,7 +416,8 @@ def verdicts(figures: dict[str, Any]) -> list[tuple[str, bool]]:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--mode", choices=("steady", "kill"), default="steady")
+    parser.add_argument("--mode", choices=("steady", "kill", "db-outage"), default="steady",
+                        help="db-outage: scripts/load/outage.py (its own options after --)")
     parser.add_argument("--duration", type=float, help="seconds of load (default 300; kill mode 60)")
     parser.add_argument("--warmup", type=int, default=5, help="seconds of load before the measured run")
     parser.add_argument("--clients", type=int, default=8, help="concurrent connections")
@@ -429,6 +440,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if "db-outage" in argv:
+        from outage import main as outage_main
+
+        return outage_main([a for a in argv if a not in ("--mode", "db-outage")])
     args = parse_args(argv)
     if shutil.which("wrk") is None:
         print("run.py: wrk is not installed (make wrk, or apt-get install wrk)", file=sys.stderr)

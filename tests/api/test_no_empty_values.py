@@ -63,6 +63,7 @@ def responses(client: FlaskClient) -> Iterator[tuple[str, Any]]:
     yield "feedback, duplicate and unknown card", post(client, f"{CALL}/feedback", {"feedback": [
         item, item | {"card": "never-issued"}]})
     yield "healthz", client.get("/healthz")
+    yield "readyz", client.get("/readyz")
     yield "400 not JSON", client.post(CALL, data=b"{", content_type="application/json")
     yield "400 invalid field", post(client, CALL, hook_request(hookInstance=""))
     yield "400 wrong hook", post(client, CALL, hook_request(hook="order-select"))

@@ -1,4 +1,5 @@
-"""Operations: /healthz checks the store, /metrics counts by route, card and outcome, one JSON log line a request."""
+"""Operations: /healthz is liveness, /readyz checks the store, /metrics counts by route, card and outcome, one
+JSON log line a request."""
 
 from __future__ import annotations
 
@@ -38,31 +39,36 @@ def samples(client: FlaskClient) -> dict[str, float]:
     return values
 
 
-# --- /healthz ------------------------------------------------------------------------------------------
+# --- /healthz (liveness) and /readyz (readiness) ------------------------------------------------------
 
 
-def test_healthz_reports_the_store(client: FlaskClient) -> None:
+def test_healthz_reports_the_process_and_readyz_the_store(client: FlaskClient) -> None:
     response = client.get("/healthz")
-    assert (response.status_code, response.json) == (200, {"status": "ok", "checks": {"feedbackStore": "ok"}})
+    assert (response.status_code, response.json) == (200, {"status": "ok", "checks": {"process": "ok"}})
+    response = client.get("/readyz")
+    assert (response.status_code, response.json) == (200, {"status": "ok", "checks": {"database": "ok"}})
 
 
-def test_healthz_is_503_when_the_store_cannot_be_read(client: FlaskClient) -> None:
+def test_readyz_is_503_when_the_store_cannot_be_read_and_healthz_stays_200(client: FlaskClient) -> None:
     store = client.application.extensions["nxp2_cds"].store
     Path(store.path).unlink()  # the file is recreated empty on connect: the table is gone
     Path(store.path).mkdir()  # and now it cannot even be opened
-    response = client.get("/healthz")
+    response = client.get("/readyz")
     assert response.status_code == 503
-    assert response.json == {"status": "unavailable", "checks": {"feedbackStore": "unreachable"}}
+    assert response.json == {"status": "unavailable", "checks": {"database": "unreachable"}}
+    assert response.headers["Retry-After"] == "2"
+    assert client.get("/healthz").status_code == 200  # liveness never depends on the database
 
 
-def test_healthz_does_not_hide_a_store_error(client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_readyz_does_not_hide_a_store_error(client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
     store = client.application.extensions["nxp2_cds"].store
 
-    def broken() -> int:
+    def broken() -> None:
         raise StoreError("cannot read feedback store: disk I/O error")
 
-    monkeypatch.setattr(store, "count", broken)
-    assert client.get("/healthz").status_code == 503
+    monkeypatch.setattr(store.database, "ping", broken)
+    assert client.get("/readyz").status_code == 503
+    assert client.get("/healthz").status_code == 200
 
 
 # --- /metrics ------------------------------------------------------------------------------------------

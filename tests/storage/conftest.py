@@ -48,4 +48,4 @@ def stores(storage_settings: Settings) -> Iterator[Stores]:
     """Opened and migrated stores on each backend, the clock fixed at NOW."""
     opened = open_stores(storage_settings, FixedClock(NOW))
     yield opened
-    opened.database.close()
+    opened.close()

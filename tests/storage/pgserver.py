@@ -83,12 +83,42 @@ class PostgresServer:
         _run(self, "pg_ctl", "-D", str(self.root / "data"), "-m", "immediate", "-w", "stop", check=False)
         shutil.rmtree(self.root, ignore_errors=True)
 
+    # --- outages (tests/storage/test_database_outage.py) ------------------------------------------------
+
+    def halt(self) -> None:
+        """Stop the server at once (as a crash would), keeping its data; `start()` brings it back."""
+        _run(self, "pg_ctl", "-D", str(self.root / "data"), "-m", "immediate", "-w", "stop")
+
+    def start(self) -> None:
+        """Start the server again on the same port (after `halt()`); returns when it accepts connections."""
+        _run(self, "pg_ctl", "-D", str(self.root / "data"), "-l", str(self.root / "server.log"),
+             "-o", _options(self), "-w", "-t", "60", "start")
+
+    def processes(self) -> list[int]:
+        """The postmaster and every backend it forked (what SIGSTOP must reach to freeze the server)."""
+        postmaster = int((self.root / "data" / "postmaster.pid").read_text().split()[0])
+        children = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == postmaster:
+                children.append(int(stat.parent.name))
+        return [postmaster, *children]
+
 
 def _run(server: PostgresServer, tool: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     command = [str(server.bindir / tool), *args]
     if server.run_as:
         command = ["runuser", "-u", server.run_as, "--", *command]
     return subprocess.run(command, cwd=server.root, capture_output=True, text=True, check=check, timeout=60)
+
+
+def _options(server: PostgresServer) -> str:
+    # fsync off: a test server never survives a power cut, and commits get several times faster.
+    return (f"-c listen_addresses=127.0.0.1 -p {server.port} -k {server.root} -c fsync=off "
+            "-c full_page_writes=off -c max_connections=80 -c deadlock_timeout=100ms")
 
 
 def start_server() -> PostgresServer:
@@ -116,11 +146,8 @@ def start_server() -> PostgresServer:
         last_error = ""
         for _ in range(3):
             server.port = free_port()
-            # fsync off: a test server never survives a power cut, and commits get several times faster.
-            options = (f"-c listen_addresses=127.0.0.1 -p {server.port} -k {root} -c fsync=off "
-                       "-c full_page_writes=off -c max_connections=80 -c deadlock_timeout=100ms")
             started = _run(server, "pg_ctl", "-D", str(root / "data"), "-l", str(root / "server.log"),
-                           "-o", options, "-w", "-t", "30", "start", check=False)
+                           "-o", _options(server), "-w", "-t", "30", "start", check=False)
             if started.returncode == 0:
                 return server
             last_error = started.stderr + _tail(root / "server.log")

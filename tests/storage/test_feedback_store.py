@@ -4,7 +4,7 @@ and exact under concurrent writers in several processes."""
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -102,3 +102,34 @@ def test_concurrent_writers_store_every_acknowledged_item_exactly_once(
     unknown = raw.rows(storage_settings, "SELECT COUNT(*) FROM feedback WHERE card_uuid LIKE 'unknown-%'")[0][0]
     assert sum(u for _, _, _, u in acknowledged) == unknown == PROCESSES * (PER_PROCESS - SHARED) // 2
 
+
+
+def test_feedback_on_unknown_cards_is_purged_after_the_retention_period(
+    stores: Stores, storage_settings: Settings
+) -> None:
+    """Issue 16 item 5: the table stays bounded for cards we never issued; known cards' feedback is kept."""
+    stores.feedback.unknown_retention_s = 30 * 86_400
+    stores.feedback.record_issued([IssuedCard("card-1", "rule-a", "hook-1", ())], NOW)
+    old = NOW - timedelta(days=40)
+    stores.feedback.save(SERVICE, items(("card-1", 1), ("never-issued", 2)), old)
+    stores.feedback.save(SERVICE, items(("also-never-issued", 3)), NOW)
+    assert stores.feedback.purges.idle(10)  # a save starts the purge in the background, never in the request
+    stores.feedback.purge_unknown(NOW)
+    kept = raw.rows(storage_settings, "SELECT card_uuid FROM feedback ORDER BY card_uuid")
+    assert kept == [("also-never-issued",), ("card-1",)]  # only the old feedback on an unknown card went
+
+
+def test_a_card_still_queued_for_its_record_counts_as_known(stores: Stores) -> None:
+    """Feedback that reaches the worker before the card's record is written is not marked unknown."""
+    result = stores.feedback.save(SERVICE, items(("queued-card", 1)), NOW, {"queued-card": "rule-a"})
+    assert (result.stored, result.unknown_cards) == (1, 0)
+
+
+def test_feedback_that_arrived_before_its_card_record_becomes_known_when_the_record_is_written(
+    stores: Stores, storage_settings: Settings
+) -> None:
+    """Another worker may store the feedback before the issuing worker's records thread writes the card."""
+    assert stores.feedback.save(SERVICE, items(("late-card", 1)), NOW).unknown_cards == 1
+    stores.feedback.record_issued([IssuedCard("late-card", "rule-a", "hook-1", ())], NOW)
+    stored = raw.rows(storage_settings, "SELECT card_id, known_card FROM feedback WHERE card_uuid = 'late-card'")
+    assert [(card_id, bool(known)) for card_id, known in stored] == [("rule-a", True)]

@@ -4,6 +4,7 @@ replaced after the server drops them, deadlocks retried, and clear errors when t
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -58,11 +59,17 @@ def test_connections_dropped_by_the_server_are_replaced(
     stores.database.close()
 
 
-def test_an_unreachable_server_stops_start_up_with_a_clear_error(postgres_server: PostgresServer) -> None:
+def test_an_unreachable_server_is_reported_clearly_and_start_up_goes_on(
+    postgres_server: PostgresServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 21: a replica starts without its database (not ready) instead of crash-looping."""
     url = f"postgresql://cds_test:{postgres_server.password}@127.0.0.1:{free_port()}/nowhere"
-    with pytest.raises(StoreError, match=r"cannot migrate the database schema: .*127\.0\.0\.1") as raised:
-        open_stores(Settings(database_url=url, database_timeout_s=1))
-    assert postgres_server.password not in str(raised.value)
+    with caplog.at_level(logging.ERROR, logger="cds_service.storage.stores"):
+        stores = open_stores(Settings(database_url=url, database_timeout_s=1))
+    assert re.search(r"cannot migrate the database schema: .*127\.0\.0\.1", caplog.text)
+    assert postgres_server.password not in caplog.text
+    with pytest.raises(StoreError, match="unavailable"):
+        stores.feedback.count()
 
 
 def test_a_wrong_password_is_reported_without_the_password(postgres_server: PostgresServer) -> None:

@@ -62,8 +62,10 @@ def test_expired_rows_are_purged_as_tokens_are_remembered(stores: Stores) -> Non
     cache = DatabaseReplayCache(stores.database, clock=clock, leeway_s=0, purge_every_s=60)
     for n in range(5):
         cache.remember(f"jti-{n}", ISSUER, NOW + timedelta(seconds=30))
+    assert cache.purges.idle(10)  # the first purge (nothing expired yet) has finished
     clock.instant = NOW + timedelta(seconds=61)
     cache.remember("new", ISSUER, NOW + timedelta(minutes=5))
+    assert cache.purges.idle(10)  # the purge runs beside the request, never in it
     assert cache.count() == 1
 
 

@@ -115,7 +115,9 @@ def test_discovery_health_and_a_call_over_http(server: Server) -> None:
     (service,) = discovery.json()["services"]
     assert service["id"] == "nxp2-myositis"
     assert requests.get(f"{server.base}/healthz", timeout=5).json() == {"status": "ok",
-                                                                         "checks": {"feedbackStore": "ok"}}
+                                                                         "checks": {"process": "ok"}}
+    assert requests.get(f"{server.base}/readyz", timeout=5).json() == {"status": "ok",
+                                                                        "checks": {"database": "ok"}}
     patient = {"resourceType": "Patient", "id": "p1", "birthDate": "1970-01-01"}
     body = build_request({"resourceType": "Bundle", "type": "collection", "entry": [{"resource": patient}]},
                          ServiceDefinition.model_validate(service))
