@@ -78,7 +78,7 @@ def _notes(facts: PatientFacts, ctx: RuleContext) -> tuple[str, ...]:
     notes += [concept for concept in RISK_FEATURES if facts.problems_of(concept)]
     if tests_within(facts, SCREEN_IMAGING, ctx.now, ctx.window("scan_lookback")):
         notes.append("partial-imaging")
-    if facts.problems_of("malignancy"):
+    if facts.problems_of("malignancy") or facts.problems_of("malignancy-history"):
         notes.append("past-malignancy")
     notes += later_negative_notes(facts)
     if ctx.switch("site_treats_nxp2_as_imacs_high_risk"):
@@ -95,7 +95,7 @@ def _data(facts: PatientFacts, ctx: RuleContext) -> tuple[Datum, ...]:
         last = facts.last_test(SCREEN_IMAGING)
         data.append(last_test_datum(last, ctx) if last else
                     none_on_record(ctx.title("pet-ct"), "no CT or PET-CT on record"))
-    for concept in (*RISK_FEATURES, "malignancy"):
+    for concept in (*RISK_FEATURES, "malignancy", "malignancy-history"):
         data += [problem_datum(p, ctx.title(concept)) for p in facts.problems_of(concept)]
     return tuple(d for d in data if d is not None)
 
