@@ -43,6 +43,7 @@ class Services:
     records: CardRecorder  # issued-card records and the card audit log, written off the request path
     clock: Clock
     ids: IdSource
+    evidence_base: str  # public URL prefix of the evidence pages; each card links `{base}{card id}`
     audit: CardAuditLog | None = None  # the card audit log (to read), when CDS_CARD_AUDIT is on
     fhir: FhirAccess | None = None  # None: never fetch, use the prefetch only
 
@@ -94,6 +95,7 @@ def run_rules(
             render(
                 finding, entry, service,
                 patient_id=facts.patient_id, new_id=services.ids.new_id, build_order=services.orders.build,
+                evidence_base=services.evidence_base,
             )
         )
     return by_urgency(rendered, service.rules)

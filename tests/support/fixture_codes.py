@@ -54,7 +54,8 @@ CONDITIONS: dict[str, tuple[tuple[Code, ...], str]] = {
     # Charts as real EHRs code them (issue 14): ICD-10-CM only, a local code with text, specific SNOMED CT.
     "jdm-icd-only": (((ICD10CM, "M33.02", "Juvenile dermatomyositis with myopathy"),),
                      "Juvenile dermatomyositis with myopathy"),
-    "dm-icd-only": (((ICD10CM, "M33.12", "Other dermatomyositis with myopathy"),), "Other dermatomyositis with myopathy"),
+    "dm-icd-only": (((ICD10CM, "M33.12", "Other dermatomyositis with myopathy"),),
+                    "Other dermatomyositis with myopathy"),
     "jdm-local-text": (((LOCAL_PROBLEMS, "RHEUM-117", "JDM"),), "Juvenile dermatomyositis"),
     "dm-local-text": (((LOCAL_PROBLEMS, "RHEUM-112", "DM"),), "Dermatomyositis"),
     "dm-suspected-local-text": (((LOCAL_PROBLEMS, "RHEUM-999", "Suspected DM"),), "Suspected dermatomyositis"),

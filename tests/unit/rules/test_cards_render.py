@@ -69,6 +69,7 @@ def test_finding_renders_with_the_expected_indicator(card_id: str, escalation: s
     rendered = render(
         finding, entry, catalogue().services["nxp2-myositis"], patient_id=facts.patient_id,
         new_id=lambda: f"id-{next(ids)}", build_order=OrderTemplates(entry.suggestions).build,
+        evidence_base="https://cds.example/evidence/",
     )
     card = rendered.card
     expected = entry.card.indicator if escalation is None else entry.escalations[escalation].indicator
@@ -76,10 +77,13 @@ def test_finding_renders_with_the_expected_indicator(card_id: str, escalation: s
     assert len(card.summary) < 140
     assert "{" not in card.summary and "{" not in (card.detail or "")
     assert card.detail is not None
-    assert "**Patient data behind this card**" in card.detail
-    assert "- Anti\\-NXP2 antibody: positive" in card.detail  # markdown-escaped patient data
+    assert card.detail.startswith("**What we saw**\n\n")
+    assert "- Anti-NXP2 antibody: positive" in card.detail  # patient data, escaped only where markdown needs it
     assert card.source.url == entry.card.source.url
-    assert [s.label for s in card.suggestions or []] == [s.label for s in entry.suggestions]
+    offered = entry.escalations[escalation].suggestions if escalation else None
+    expected_ids = offered if offered is not None else [s.id for s in entry.suggestions]
+    labels = {s.id: s.label for s in entry.suggestions}
+    assert [s.label for s in card.suggestions or []] == [labels[i] for i in expected_ids]
 
 
 def test_every_card_of_cards_1_to_5_is_in_the_service_in_catalogue_order() -> None:
@@ -125,7 +129,7 @@ def rendered(rule_id: str, finding: Finding) -> Card:
     service = entries.services["nxp2-myositis"]
     orders = OrderTemplates(s for entry in entries.rules.values() for s in entry.suggestions)
     return render(finding, entries.rules[rule_id], service, patient_id="p1", new_id=SequentialIds().new_id,
-                  build_order=orders.build).card
+                  build_order=orders.build, evidence_base="https://cds.example/evidence/").card
 
 
 @pytest.mark.parametrize("case", sorted(FINDINGS))
@@ -162,9 +166,9 @@ def test_the_critical_mas_card_reads_as_a_clinician_sees_it() -> None:
     card = rendered(rule_id, finding)
     assert card.summary == ("Anti-NXP2 JDM: fever, ferritin 12345.6 ng/mL plus 3 of 4 MAS criteria within 72 h: "
                             "possible MAS")
-    assert "- Ferritin: 12345\\.6 ng/mL, above the MAS threshold" in card.detail
-    assert "Macrophage activation syndrome is already on the problem list" in card.detail
-    assert "**Data not used (missing, stale or unreadable)**\n\n- Triglycerides: no usable result" in card.detail
+    assert "- Ferritin: 12345.6 ng/mL, above the MAS threshold" in card.detail
+    assert "MAS is already on the problem list" in card.detail
+    assert "**Not used:** Triglycerides: no usable result" in card.detail
     assert [s.label for s in card.suggestions or []] == [
         "Order ferritin", "Order full blood count (platelets)", "Order fibrinogen", "Order triglycerides",
         "Order AST", "Order ALT"]
