@@ -17,6 +17,7 @@ Importing this package imports every rule module, so `REGISTRY` is complete.
 from cds_service.rules import (  # noqa: F401
     adult_cancer_screening,
     bulbar_dysphagia,
+    equivocal_confirm,
     ild_baseline_screen,
     ild_monitoring,
     jdm_cardiac_evaluation,

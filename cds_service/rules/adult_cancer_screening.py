@@ -20,7 +20,7 @@ from cds_service.rules.criteria import (
     is_within,
     tests_within,
 )
-from cds_service.rules.gaps import data_gaps, onset_gaps
+from cds_service.rules.gaps import approximately, data_gaps, onset_gaps
 from cds_service.rules.registry import Datum, Finding, RuleContext, rule
 from cds_service.rules.words import months_text, window_text
 
@@ -77,7 +77,7 @@ def _notes(facts: PatientFacts, ctx: RuleContext) -> tuple[str, ...]:
     notes += [concept for concept in RISK_FEATURES if facts.problems_of(concept)]
     if tests_within(facts, SCREEN_IMAGING, ctx.now, ctx.window("scan_lookback")):
         notes.append("partial-imaging")
-    if facts.problems_of("malignancy"):
+    if facts.problems_of("malignancy") or facts.problems_of("malignancy-history"):
         notes.append("past-malignancy")
     notes += later_negative_notes(facts)
     if ctx.switch("site_treats_nxp2_as_imacs_high_risk"):
@@ -95,7 +95,7 @@ def _data(facts: PatientFacts, ctx: RuleContext) -> tuple[Datum, ...]:
         # What is missing is the whole screen (CT of chest plus abdomen-pelvis, or FDG PET-CT), not one test.
         data.append(last_test_datum(last, ctx) if last else Datum("CT chest, CT abdomen-pelvis or FDG PET-CT",
                                                                   "none on record"))
-    for concept in (*RISK_FEATURES, "malignancy"):
+    for concept in (*RISK_FEATURES, "malignancy", "malignancy-history"):
         data += [problem_datum(p, ctx.title(concept)) for p in facts.problems_of(concept)]
     return tuple(d for d in data if d is not None)
 
@@ -127,7 +127,7 @@ def adult_cancer_screening(facts: PatientFacts, ctx: RuleContext) -> Finding | N
         rule_id=RULE_ID,
         data=_data(facts, ctx),
         values={
-            "since_onset": months_text(ctx.now - onset.when),
+            "since_onset": approximately(facts) + months_text(ctx.now - onset.when),
             "onset_age": f"{onset_age:.0f}",
             "lookback": window_text(ctx, "scan_lookback"),
             "window": window_text(ctx, "screening_window_after_onset"),

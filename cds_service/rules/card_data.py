@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from cds_service.facts.model import AntibodyResult, LabResult, PatientFacts, Problem, TestDeclined, TestDone
+from cds_service.facts.model import (
+    JUVENILE_BEFORE_YEARS,
+    AntibodyResult,
+    LabResult,
+    PatientFacts,
+    Problem,
+    TestDeclined,
+    TestDone,
+)
 from cds_service.rules.registry import Datum, RuleContext
 from cds_service.rules.words import ago_text, in_sentence, number, unit_text
 
@@ -62,12 +70,30 @@ def later_negative_notes(facts: PatientFacts) -> tuple[str, ...]:
     return (LATER_NEGATIVE_NOTE,) if facts.later_negative_antibody() is not None else ()
 
 
+# The caveat keys of the juvenile cards (5, 6, 7): a child with no coded diagnosis, and juvenile-onset disease
+# followed past 18.
+NO_DIAGNOSIS_NOTE = "no-diagnosis-assumed-juvenile"
+TRANSITION_AGE_NOTE = "transition-age"
+
+
+def juvenile_notes(facts: PatientFacts, ctx: RuleContext) -> tuple[str, ...]:
+    """Say on the card when juvenile onset is assumed (no diagnosis coded) or the patient is 18 or older now."""
+    if not facts.problems_of("myositis"):
+        return (NO_DIAGNOSIS_NOTE,)
+    age = facts.age_on(ctx.now)
+    return (TRANSITION_AGE_NOTE,) if age is not None and age >= JUVENILE_BEFORE_YEARS else ()
+
+
 # --- problems -------------------------------------------------------------------------------------------
 
 
 def problem_datum(problem: Problem, label: str) -> Datum:
-    """A problem in its own wording when the record has one (else the label), and its clinical status."""
-    return Datum(label, f"{problem.display or label} ({problem.clinical_status})", problem.noted, problem.ref)
+    """A problem in its own wording when the record has one (else the label), and its clinical status; a problem
+    recognised from its text (no code matched) says so."""
+    value = f"{problem.display or label} ({problem.clinical_status})"
+    if problem.recognised_from_text:
+        value = f"{value}, recognised from the text '{problem.recognised_from_text}'"
+    return Datum(label, value, problem.noted, problem.ref)
 
 
 # --- results --------------------------------------------------------------------------------------------

@@ -60,6 +60,29 @@ def is_positive_jdm_child(facts: PatientFacts, now: datetime) -> bool:
     return is_positive_jdm_patient(facts) and is_child_now(facts, now)
 
 
+def is_positive_child_without_diagnosis(facts: PatientFacts, now: datetime) -> bool:
+    """Anti-NXP2 positive, under 18 today, and no myositis diagnosis on record (juvenile onset assumed).
+
+    Cards 6 and 7 (GI alarm, MAS pattern) do not wait for the problem list: in the paediatric series 5 of 26
+    children died after GI involvement (Xu 2021, Pediatr Rheumatol). Issue 14, item 1.
+    """
+    return is_antibody_positive(facts) and not has_myositis_diagnosis(facts) and is_child_now(facts, now)
+
+
+def is_juvenile_card_population(
+    facts: PatientFacts, now: datetime, *, after_18: bool, without_diagnosis: bool = False
+) -> bool:
+    """Who a juvenile card (5, 6, 7) is for.
+
+    Juvenile onset is a property of the disease, not of today's age: with `after_18` (the catalogue switch
+    `applies_after_18`) the card follows juvenile-onset disease at any current age; without it, only while the
+    patient is under 18. With `without_diagnosis`, a positive child with no myositis diagnosis also counts.
+    """
+    if is_positive_jdm_patient(facts) and (after_18 or is_child_now(facts, now)):
+        return True
+    return without_diagnosis and is_positive_child_without_diagnosis(facts, now)
+
+
 # --- time -----------------------------------------------------------------------------------------
 
 

@@ -37,8 +37,12 @@ def onset_gaps(facts: PatientFacts) -> tuple[str, ...]:
     """Say so when the onset date behind an age or a window was inferred rather than recorded."""
     if facts.onset is None or not facts.onset.approximate:
         return ()
-    return (f"The myositis onset date is approximate (taken from the {facts.onset.source}), "
-            "so the age at onset and the time since onset are approximate too.",)
+    return (f"Onset date approximate (from the {facts.onset.source}).",)
+
+
+def approximately(facts: PatientFacts) -> str:
+    """"approximately " when the onset was inferred: summaries that state onset say so (issue 14, item 4)."""
+    return "approximately " if facts.onset is not None and facts.onset.approximate else ""
 
 
 def data_gaps(

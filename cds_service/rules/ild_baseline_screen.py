@@ -20,7 +20,7 @@ from cds_service.rules.criteria import (
     is_positive_myositis_patient,
     tests_between,
 )
-from cds_service.rules.gaps import data_gaps, onset_gaps
+from cds_service.rules.gaps import approximately, data_gaps, onset_gaps
 from cds_service.rules.registry import Datum, Finding, RuleContext, rule
 
 RULE_ID = "nxp2-ild-baseline-screen"
@@ -111,7 +111,7 @@ def ild_baseline_screen(facts: PatientFacts, ctx: RuleContext) -> Finding | None
     return Finding(
         rule_id=RULE_ID,
         data=_data(facts, ctx),
-        values={"onset_age": f"{onset_age:.0f}"},
+        values={"onset_age": approximately(facts) + f"{onset_age:.0f}"},
         escalation=_escalation(facts, ctx),
         notes=_notes(facts),
         gaps=(

@@ -14,7 +14,7 @@ from cds_service.rules.card_data import (
     test_done_datum,
 )
 from cds_service.rules.criteria import TEST_SOURCES, is_positive_jdm_patient, is_within
-from cds_service.rules.gaps import unavailable_gaps, unusable_gaps
+from cds_service.rules.gaps import approximately, unavailable_gaps, unusable_gaps
 from cds_service.rules.registry import Datum, Finding, RuleContext, rule
 from cds_service.rules.words import day, number, window_text
 
@@ -113,7 +113,7 @@ def jdm_cardiac_evaluation(facts: PatientFacts, ctx: RuleContext) -> Finding | N
         rule_id=RULE_ID,
         data=tuple(data),
         values={
-            "onset": day(onset),
+            "onset": approximately(facts) + day(onset),
             "troponin": f"{number(raised[0].value or 0.0)} {raised[0].unit}" if raised else "",
             "troponin_date": day(raised[0].effective) if raised else "",
             "window": window_text(ctx, "troponin_window"),

@@ -5,8 +5,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from cds_service.facts.model import PatientFacts, Problem
-from cds_service.rules.card_data import LATER_NEGATIVE_NOTE, later_negative_notes, population_data, problem_datum
-from cds_service.rules.criteria import is_positive_jdm_child
+from cds_service.rules.card_data import (
+    LATER_NEGATIVE_NOTE,
+    NO_DIAGNOSIS_NOTE,
+    TRANSITION_AGE_NOTE,
+    juvenile_notes,
+    later_negative_notes,
+    population_data,
+    problem_datum,
+)
+from cds_service.rules.criteria import is_juvenile_card_population
 from cds_service.rules.gaps import issue_gaps
 from cds_service.rules.registry import Finding, RuleContext, rule
 from cds_service.rules.words import day, in_sentence, window_text
@@ -54,21 +62,33 @@ def undated_signs(facts: PatientFacts) -> list[Problem]:
 
 
 def applies(facts: PatientFacts, ctx: RuleContext) -> bool:
-    """A child with anti-NXP2 JDM and a GI warning sign known within the sign window."""
-    return is_positive_jdm_child(facts, ctx.now) and bool(recent_gi_signs(facts, ctx))
+    """Anti-NXP2 juvenile-onset disease (or a positive child with no diagnosis coded) and a GI warning sign
+    known within the sign window."""
+    in_population = is_juvenile_card_population(
+        facts, ctx.now, after_18=ctx.switch("applies_after_18"), without_diagnosis=True
+    )
+    return in_population and bool(recent_gi_signs(facts, ctx))
 
 
-@rule(RULE_ID, params={"sign_window": "duration"}, notes=("all-resolved", LATER_NEGATIVE_NOTE))
+@rule(
+    RULE_ID,
+    params={"sign_window": "duration"},
+    switches=("applies_after_18",),
+    notes=("all-resolved", NO_DIAGNOSIS_NOTE, TRANSITION_AGE_NOTE, LATER_NEGATIVE_NOTE),
+)
 def jdm_gi_alarm(facts: PatientFacts, ctx: RuleContext) -> Finding | None:
     """SHARE 2017 (Bellutti Enders, Ann Rheum Dis): GI vasculitis is a high-risk JDM feature needing immediate referral.
 
     Evidence: G1 (S3: 6/26 anti-NXP2 JDM had severe GI involvement, 5 died of GI perforation), G8 (S2: GI
     involvement 2/18); clinical-evidence.md section 4.4.
 
-    When: anti-NXP2 positive, myositis on record, onset before 18 and still under 18, and a GI warning sign
-          (abdominal pain, GI bleeding, ileus, GI perforation, pneumatosis, bowel-wall oedema or thickening)
-          known within the sign window (14 days), whatever its clinical status.
-    Then: critical card: same-day assessment, urgent surgical and GI review, imaging for perforation.
+    When: anti-NXP2 positive, and either myositis on record with onset before 18 (at any current age when the
+          catalogue switch `applies_after_18` is on; else still under 18), or no myositis diagnosis at all and
+          under 18 today (juvenile onset assumed); and a GI warning sign (abdominal pain, GI bleeding, ileus, GI
+          perforation, pneumatosis, bowel-wall oedema or thickening) known within the sign window (14 days),
+          whatever its clinical status.
+    Then: critical card: same-day assessment, urgent surgical and GI review, imaging for perforation; the card
+          says when juvenile onset was assumed (no diagnosis coded) or the patient is 18 or older now.
     """
     if not applies(facts, ctx):
         return None
@@ -87,6 +107,6 @@ def jdm_gi_alarm(facts: PatientFacts, ctx: RuleContext) -> Finding | None:
             "signs": ", ".join(dict.fromkeys(in_sentence(ctx.title(p.concept)) for p in signs)),
             "sign_date": day(newest),
         },
-        notes=notes + later_negative_notes(facts),
+        notes=juvenile_notes(facts, ctx) + notes + later_negative_notes(facts),
         gaps=gaps,
     )

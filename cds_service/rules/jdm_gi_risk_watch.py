@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from cds_service.facts.model import Growth, PatientFacts, Problem
-from cds_service.rules.card_data import LATER_NEGATIVE_NOTE, later_negative_notes, population_data, problem_datum
-from cds_service.rules.criteria import is_positive_jdm_child, is_within
+from cds_service.rules.card_data import (
+    LATER_NEGATIVE_NOTE,
+    TRANSITION_AGE_NOTE,
+    juvenile_notes,
+    later_negative_notes,
+    population_data,
+    problem_datum,
+)
+from cds_service.rules.criteria import is_juvenile_card_population, is_within
 from cds_service.rules.gaps import data_gaps
 from cds_service.rules.registry import Datum, Finding, RuleContext, rule
 from cds_service.rules.words import in_sentence, window_text
@@ -44,7 +51,8 @@ def has_risk_feature(facts: PatientFacts, ctx: RuleContext) -> bool:
 def applies(facts: PatientFacts, ctx: RuleContext) -> bool:
     """A child with anti-NXP2 JDM and a risk feature; adult onset is outside the population (no GI events in
     20 NXP2+ adults, S2 Table II)."""
-    return is_positive_jdm_child(facts, ctx.now) and has_risk_feature(facts, ctx)
+    in_population = is_juvenile_card_population(facts, ctx.now, after_18=ctx.switch("applies_after_18"))
+    return in_population and has_risk_feature(facts, ctx)
 
 
 def _growth_datum(growth: Growth) -> Datum:
@@ -78,13 +86,15 @@ def _feature_names(facts: PatientFacts, ctx: RuleContext) -> str:
 @rule(
     RULE_ID,
     params={"bmi_for_age_z_at_or_below": "{z-score}", "growth_window": "duration"},
-    notes=(LATER_NEGATIVE_NOTE,),
+    switches=("applies_after_18",),
+    notes=(TRANSITION_AGE_NOTE, LATER_NEGATIVE_NOTE),
 )
 def jdm_gi_risk_watch(facts: PatientFacts, ctx: RuleContext) -> Finding | None:
     """SHARE 2017: GI vasculitis, skin ulceration and dysphagia mark high-risk JDM needing urgent specialist care.
 
     Evidence rows G1-G6, G8 (clinical-evidence.md 2c); guideline anchor 4.4; BMI-for-age per section 3 item 14.
-    When: anti-NXP2 ever positive, a myositis diagnosis, onset before 18 and still under 18, and at least
+    When: anti-NXP2 ever positive, a myositis diagnosis, onset before 18 (at any current age with the catalogue
+          switch `applies_after_18`, else still under 18), and at least
           one of: a current skin ulcer, oedema, dysphagia/hoarseness/aspiration, or the newest BMI within
           the growth window with a BMI-for-age z at or below the catalogue threshold.
     Then: warning to watch for GI involvement (abdominal pain, vomiting, distension, bleeding) at every
@@ -102,6 +112,6 @@ def jdm_gi_risk_watch(facts: PatientFacts, ctx: RuleContext) -> Finding | None:
         rule_id=RULE_ID,
         data=tuple(data),
         values={"features": _feature_names(facts, ctx)},
-        notes=later_negative_notes(facts),
+        notes=juvenile_notes(facts, ctx) + later_negative_notes(facts),
         gaps=(*data_gaps(facts, ctx, labs=("bmi",), problems=FEATURES), *_growth_gaps(facts, ctx)),
     )

@@ -5,10 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from cds_service.facts.model import AntibodyResult, PatientFacts, Positivity
-from cds_service.rules.card_data import LATER_NEGATIVE_NOTE, antibody_data, antibody_datum, later_negative_notes
+from cds_service.rules.card_data import (
+    LATER_NEGATIVE_NOTE,
+    antibody_data,
+    antibody_datum,
+    lab_datum,
+    later_negative_notes,
+    problem_datum,
+)
 from cds_service.rules.criteria import has_myositis_diagnosis
 from cds_service.rules.gaps import issue_gaps
-from cds_service.rules.registry import Finding, RuleContext, rule
+from cds_service.rules.jdm_gi_alarm import GI_SIGNS, is_recent
+from cds_service.rules.registry import Datum, Finding, RuleContext, rule
 
 RULE_ID = "nxp2-positive-no-myositis-diagnosis"
 _UNDATED = datetime.min.replace(tzinfo=UTC)
@@ -32,6 +40,19 @@ def is_weak_line_blot(facts: PatientFacts, ctx: RuleContext) -> bool:
     return bool(intensities) and all(value <= cutoff for value in intensities)
 
 
+def alarm_data(facts: PatientFacts, ctx: RuleContext) -> tuple[Datum, ...]:
+    """The GI warning signs within the sign window and the ferritin above the MAS threshold within the lab
+    window: what the GI alarm and MAS cards react to, named here too (issue 14, item 1)."""
+    signs = [
+        problem_datum(p, ctx.title(p.concept))
+        for concept in GI_SIGNS for p in facts.problems_of(concept) if is_recent(p, ctx.now, ctx.window("sign_window"))
+    ]
+    ferritin = facts.latest("ferritin", ctx.now, ctx.window("lab_window"))
+    if ferritin is None or ferritin.value is None or ferritin.value <= ctx.threshold("ferritin_above", "ng/mL"):
+        return tuple(signs)
+    return (*signs, lab_datum(ferritin, ctx.title("ferritin"), "in the MAS range"))
+
+
 def applies(facts: PatientFacts, ctx: RuleContext) -> bool:
     """An anti-NXP2 result ever positive or equivocal, and no myositis diagnosis in any clinical status."""
     return is_positive_or_equivocal(facts) and not has_myositis_diagnosis(facts)
@@ -39,8 +60,11 @@ def applies(facts: PatientFacts, ctx: RuleContext) -> bool:
 
 @rule(
     RULE_ID,
-    params={"line_blot_cutoff": "{intensity}"},
-    notes=("equivocal-only", "weak-line-blot", LATER_NEGATIVE_NOTE),
+    params={
+        "line_blot_cutoff": "{intensity}", "sign_window": "duration", "lab_window": "duration",
+        "ferritin_above": "ng/mL",
+    },
+    notes=("equivocal-only", "weak-line-blot", "alarm-seen", LATER_NEGATIVE_NOTE),
 )
 def positive_no_myositis_diagnosis(facts: PatientFacts, ctx: RuleContext) -> Finding | None:
     """Anti-NXP2 is a myositis-specific antibody used in DM classification (2018 ENMC; S0 Introduction).
@@ -51,7 +75,8 @@ def positive_no_myositis_diagnosis(facts: PatientFacts, ctx: RuleContext) -> Fin
     When: any usable anti-NXP2 result was ever positive or equivocal, and no DM, JDM, PM or myositis
           Condition is on record in any clinical status (refuted and entered-in-error are dropped upstream).
     Then: info card: reconcile the problem list, or review clinically and confirm a weak or isolated
-          result. The card does not assert myositis.
+          result. The card does not assert myositis. It names any GI warning sign (sign window) or ferritin in
+          the MAS range (lab window) it saw: in a child the GI alarm and MAS cards fire without a diagnosis.
     """
     if not applies(facts, ctx):
         return None
@@ -63,6 +88,8 @@ def positive_no_myositis_diagnosis(facts: PatientFacts, ctx: RuleContext) -> Fin
         equivocal = newest_equivocal(facts)
         data = () if equivocal is None else (antibody_datum(equivocal, ctx),)
         notes = ("equivocal-only",)
+    alarms = alarm_data(facts, ctx)
+    notes += ("alarm-seen",) if alarms else ()
     antibody = ctx.title("anti-nxp2")
     gaps = issue_gaps(facts, "anti-nxp2", antibody)
     gaps += issue_gaps(facts, "myositis", f"{ctx.title('myositis')} diagnosis")
@@ -72,7 +99,7 @@ def positive_no_myositis_diagnosis(facts: PatientFacts, ctx: RuleContext) -> Fin
     ]
     return Finding(
         rule_id=RULE_ID,
-        data=data,
+        data=data + alarms,
         values={"result": "equivocal" if status is Positivity.EQUIVOCAL else "positive"},
         notes=notes + later_negative_notes(facts),
         gaps=tuple(gaps),

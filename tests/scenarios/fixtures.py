@@ -297,7 +297,53 @@ def fixtures() -> list[PatientRecord]:
         given="Ana").antibody(days=900).myositis(days=1000, juvenile=False, status="resolved"),
     PatientRecord("nxp2-positive-entered-in-error-no-myositis-diagnosis", birth=ADULT_BIRTH,
         given="Ana").antibody(days=40, status="entered-in-error"),
-
+    # Issue 14: charts as real EHRs code them.
+    # GI alarm and MAS pattern for a positive child with no myositis diagnosis (an adult without one: card 10 only).
+    PatientRecord("child-nxp2-positive-no-diagnosis-gi-perforation-yesterday",
+        birth=CHILD_BIRTH).antibody(days=30).condition("gi-perforation", days=1),
+    PatientRecord("adult-nxp2-positive-no-diagnosis-gi-perforation-yesterday", birth=ADULT_BIRTH,
+        given="Ana").antibody(days=30).condition("gi-perforation", days=1),
+    mas_panel(PatientRecord("child-nxp2-positive-no-diagnosis-mas-pattern", birth=CHILD_BIRTH).antibody(days=30)),
+    mas_panel(PatientRecord("adult-nxp2-positive-no-diagnosis-mas-pattern", birth=ADULT_BIRTH,
+        given="Ana").antibody(days=30)),
+    # Juvenile onset by code (ICD-10-CM M33.02, no onset date) at 25; other DM (M33.12) is adult onset.
+    PatientRecord("jdm-icd-m33-02-no-onset-date-now-25-abdominal-pain", birth=date(2001, 6, 1)).antibody(
+        days=400).condition("jdm-icd-only", days=None, recorded=ago(days=300)).cardiac_work_up(
+        days=250).procedure("pft", days=200).condition("abdominal-pain", days=3),
+    PatientRecord("dm-icd-m33-12-no-onset-date-now-25-abdominal-pain", birth=date(2001, 6, 1)).antibody(
+        days=400).condition("dm-icd-only", days=None, recorded=ago(days=300)).procedure("pft", days=200).procedure(
+        "ct-chest", days=200).procedure("ct-abdomen-pelvis", days=200).condition("abdominal-pain", days=3),
+    # A local problem-list code recognised by its text; "suspected" is not a diagnosis.
+    PatientRecord("child-nxp2-jdm-local-code-text-abdominal-pain", birth=CHILD_BIRTH).antibody(days=170).condition(
+        "jdm-local-text", days=180).cardiac_work_up(days=150).procedure("pft", days=100).condition(
+        "abdominal-pain", days=3),
+    PatientRecord("adult-nxp2-dm-local-code-text-no-ct", birth=ADULT_BIRTH, given="Li",
+        gender="male").antibody().condition("dm-local-text", days=180),
+    PatientRecord("adult-nxp2-suspected-dm-local-code-text", birth=ADULT_BIRTH, given="Li",
+        gender="male").antibody().condition("dm-suspected-local-text", days=180),
+    # Active cancer by a specific SNOMED CT concept: no screening card; a past cancer (Z85.3) is no active cancer.
+    adult_dm_record("adult-nxp2-dm-ovarian-carcinoma-snomed-no-ct").condition("ovarian-carcinoma", days=60),
+    adult_dm_record("adult-nxp2-dm-breast-cancer-history-z85-no-ct").condition("cancer-history", days=2000,
+        status="inactive"),
+    # No onset date: the approximate onset is the earliest sign (a positive antibody in 2019), not the record date.
+    PatientRecord("adult-nxp2-positive-since-2019-dm-recorded-last-month", birth=ADULT_BIRTH, given="Li",
+        gender="male").antibody(at=datetime(2019, 3, 1, 9, 0, tzinfo=NOW.tzinfo)).condition("dm", days=None,
+        recorded=ago(days=30)),
+    PatientRecord("adult-nxp2-positive-last-month-dm-recorded-last-month", birth=ADULT_BIRTH, given="Li",
+        gender="male").antibody(days=40).condition("dm", days=None, recorded=ago(days=30)),
+    # Weak positives are equivocal: a line-blot intensity of 25 (26 is positive) or the words "weak positive".
+    PatientRecord("adult-nxp2-line-blot-25-dm-no-ct", birth=ADULT_BIRTH, given="Li",
+        gender="male").antibody(intensity=25).myositis(juvenile=False),
+    PatientRecord("adult-nxp2-line-blot-26-dm-no-ct", birth=ADULT_BIRTH, given="Li",
+        gender="male").antibody(intensity=26).myositis(juvenile=False),
+    PatientRecord("adult-nxp2-weak-positive-text-dm-no-ct", birth=ADULT_BIRTH, given="Li",
+        gender="male").antibody("weak-positive").myositis(juvenile=False),
+    # A MAS-range panel older than 72 h that was never repeated (within the 30-day look-back), or repeated.
+    mas_panel(jdm_child_record("jdm-nxp2-mas-pattern-4-days-ago-not-repeated"), hours=96),
+    mas_panel(jdm_child_record("jdm-nxp2-mas-pattern-4-days-ago-repeated-normal"), hours=96).lab("ferritin", 300,
+        hours=10),
+    mas_panel(jdm_child_record("jdm-nxp2-mas-pattern-30-days-ago-not-repeated"), hours=30 * 24),
+    mas_panel(jdm_child_record("jdm-nxp2-mas-pattern-31-days-ago-not-repeated"), hours=31 * 24),
     ]
 
 

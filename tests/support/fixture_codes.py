@@ -31,6 +31,7 @@ VERIFICATION_STATUS = "http://terminology.hl7.org/CodeSystem/condition-ver-statu
 LOCAL_LAB = "http://example.org/fhir/CodeSystem/local-lab-codes"
 LOCAL_CODE = "urn:nxp2-cds:local-code"  # the placeholder system of cards/valuesets (swallow study, CMAS, MMT8)
 ANTI_NXP2_TEXT = "Anti-NXP2 (MJ) antibody"
+LOCAL_PROBLEMS = "http://example.org/fhir/CodeSystem/local-problem-list"  # a site's own problem-list codes
 
 Code = tuple[str, str, str]  # system, code, display
 
@@ -50,6 +51,17 @@ CONDITIONS: dict[str, tuple[tuple[Code, ...], str]] = {
     "abdominal-pain": (((SNOMED, "21522001", "Abdominal pain"),), "Abdominal pain"),
     "gi-perforation": (((SNOMED, "51875005", "Gastrointestinal perforation"),), "Gastrointestinal perforation"),
     "gi-bleeding": (((SNOMED, "405729008", "Hematochezia"),), "Hematochezia"),
+    # Charts as real EHRs code them (issue 14): ICD-10-CM only, a local code with text, specific SNOMED CT.
+    "jdm-icd-only": (((ICD10CM, "M33.02", "Juvenile dermatomyositis with myopathy"),),
+                     "Juvenile dermatomyositis with myopathy"),
+    "dm-icd-only": (((ICD10CM, "M33.12", "Other dermatomyositis with myopathy"),),
+                    "Other dermatomyositis with myopathy"),
+    "jdm-local-text": (((LOCAL_PROBLEMS, "RHEUM-117", "JDM"),), "Juvenile dermatomyositis"),
+    "dm-local-text": (((LOCAL_PROBLEMS, "RHEUM-112", "DM"),), "Dermatomyositis"),
+    "dm-suspected-local-text": (((LOCAL_PROBLEMS, "RHEUM-999", "Suspected DM"),), "Suspected dermatomyositis"),
+    "ovarian-carcinoma": (((SNOMED, "363443007", "Malignant tumor of ovary"),), "Ovarian carcinoma"),
+    "cancer-history": (((ICD10CM, "Z85.3", "Personal history of malignant neoplasm of breast"),),
+                       "History of breast cancer"),
 }
 # Test concept -> coding and the text of the Procedure.
 PROCEDURES: dict[str, tuple[Code, str]] = {
@@ -90,6 +102,7 @@ ANTIBODY_VALUES: dict[str, tuple[dict[str, Any], tuple[str, str]]] = {
     "negative": ({"valueCodeableConcept": {"coding": [{"system": SNOMED, "code": "260385009", "display": "Negative"}],
                                            "text": "Negative"}}, ("NEG", "Negative")),
     "equivocal": ({"valueString": "Equivocal"}, ("E", "Equivocal")),
+    "weak-positive": ({"valueString": "Weak positive"}, ("", "")),  # read as equivocal (issue 14)
     "unreadable": ({"valueString": "see report"}, ("", "")),  # no interpretation: the facts cannot read it
 }
 

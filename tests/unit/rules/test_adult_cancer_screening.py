@@ -48,7 +48,9 @@ def test_fires_for_adult_onset_without_a_screening_scan() -> None:
     assert finding.notes == ()
     labels = [d.label for d in finding.data]
     assert labels[:3] == ["Anti-NXP2 antibody", "Myositis", "Myositis onset"]
-    assert finding.data[-1].value == "no CT or PET-CT on record"
+    # The whole missing screen is named, not one test (issue 15).
+    assert (finding.data[-1].label, finding.data[-1].value) == ("CT chest, CT abdomen-pelvis or FDG PET-CT",
+                                                                "none on record")
     assert finding.values == {
         "since_onset": "8 months", "onset_age": "35", "lookback": "12 months", "window": "36 months",
     }
@@ -181,6 +183,7 @@ def test_an_approximate_onset_and_missing_procedures_are_said() -> None:
     assert finding is not None
     assert finding.gaps == (
         "The procedures could not be obtained from the EHR: this card may be incomplete.",
-        "The myositis onset date is approximate (taken from the recordedDate), "
-        "so the age at onset and the time since onset are approximate too.",
+        "Onset date approximate (from the recordedDate).",
     )
+    # The summary says so too (issue 14, item 4).
+    assert finding.values["since_onset"].startswith("approximately ")

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
 
-from cds_service.facts.model import Onset
 from tests.support.builders import (
     adult_onset_facts,
     antibody,
     data_issue,
+    indicator,
     jdm_child_facts,
     param,
     problem,
@@ -120,10 +119,11 @@ def test_adult_onset_is_silent() -> None:
     assert run_rule(RULE, adult_onset_facts(problem("abdominal-pain", days=1))) is None
 
 
-def test_juvenile_onset_but_now_an_adult_is_silent() -> None:
-    # Onset at 16, now 19: the card is for children (current age < 18).
+def test_juvenile_onset_now_an_adult_fires_with_a_transition_age_line() -> None:
+    # Onset at 16, now 19: juvenile onset is a property of the disease (issue 14), the card follows it past 18.
     facts = jdm_child_facts(problem("abdominal-pain", days=1), birth=date(2007, 6, 1), onset_days=3 * 365)
-    assert run_rule(RULE, facts) is None
+    finding = run_rule(RULE, facts)
+    assert finding is not None and finding.notes[0] == "transition-age"
 
 
 def test_a_child_who_turns_eighteen_tomorrow_still_gets_the_card() -> None:
@@ -142,18 +142,25 @@ def test_a_positive_that_cannot_be_used_is_silent() -> None:
     assert run_rule(RULE, facts) is None
 
 
-def test_no_myositis_diagnosis_is_silent_even_with_an_onset_inferred_from_the_antibody() -> None:
-    # build_facts estimates no onset without a myositis Condition, so the inferred onset is set by hand.
-    facts = jdm_child_facts(problem("abdominal-pain", days=1), myositis=False)
-    first = facts.antibodies[0]
-    assert first.effective is not None
-    facts = replace(facts, onset=Onset(first.effective, "first anti-NXP2 result", approximate=True, ref=first.ref))
-    assert facts.onset is not None and facts.is_juvenile_onset() is True
+def test_a_positive_child_without_a_myositis_diagnosis_gets_the_alarm_saying_so() -> None:
+    # The GI alarm does not wait for the problem list (issue 14): juvenile onset assumed from current age.
+    finding = run_rule(RULE, jdm_child_facts(problem("gi-perforation", days=1), myositis=False))
+    assert finding is not None and indicator(RULE, finding) == "critical"
+    assert finding.notes[0] == "no-diagnosis-assumed-juvenile"
+
+
+def test_an_adult_without_a_myositis_diagnosis_gets_no_alarm() -> None:
+    facts = jdm_child_facts(problem("gi-perforation", days=1), myositis=False, birth=date(2000, 1, 1))
     assert run_rule(RULE, facts) is None
 
 
-def test_an_unknown_birth_date_is_silent() -> None:
-    assert run_rule(RULE, jdm_child_facts(problem("abdominal-pain", days=1), birth=None)) is None
+def test_an_unknown_birth_date_with_juvenile_dermatomyositis_coded_still_alarms() -> None:
+    # JDM coded means juvenile onset whatever the dates (issue 14), and the card follows it at any age.
+    assert run_rule(RULE, jdm_child_facts(problem("abdominal-pain", days=1), birth=None)) is not None
+
+
+def test_an_unknown_birth_date_without_a_diagnosis_is_silent() -> None:
+    assert run_rule(RULE, jdm_child_facts(problem("abdominal-pain", days=1), birth=None, myositis=False)) is None
 
 
 def test_a_resolved_myositis_diagnosis_still_counts() -> None:

@@ -125,9 +125,11 @@ def test_adult_onset_is_excluded(onset_age: float, fires: bool) -> None:
     assert (run(facts) is not None) is fires
 
 
-def test_juvenile_onset_patient_now_adult_is_silent() -> None:
+def test_juvenile_onset_patient_now_adult_fires_with_a_transition_age_line() -> None:
+    # Juvenile onset is a property of the disease (issue 14): onset at 10, now 19.
     facts = add(child(onset_age=10, months_since_onset=12 * 9), problem("skin-ulcer", at=months_ago(1)))
-    assert run(facts) is None
+    finding = run(facts)
+    assert finding is not None and "transition-age" in finding.notes
 
 
 @pytest.mark.parametrize("positivity", [Positivity.NEGATIVE, Positivity.EQUIVOCAL])
