@@ -361,6 +361,27 @@ class Settings:
         "CDS_MAX_PREFETCH_RESOURCES", _positive_int, 10_000,
         "Most FHIR resources accepted in one request's prefetch, Bundle entries counted (413 above it).",
     )
+    oversize_drain_bytes: int = _env_field(
+        "CDS_OVERSIZE_DRAIN_BYTES", _positive_int, 20_000_000,
+        "How much of a body over CDS_MAX_BODY_BYTES is read and thrown away before the 413 is sent, so that "
+        "clients that send the whole body first can read it; past this the connection is closed.",
+    )
+    header_timeout_s: float = _env_field(
+        "CDS_HEADER_TIMEOUT_S", _positive_float, 10.0,
+        "Longest time for a request's line and headers to arrive, from the connection or its first byte (408).",
+    )
+    body_timeout_s: float = _env_field(
+        "CDS_BODY_TIMEOUT_S", _positive_float, 30.0,
+        "Longest time for a request's whole body to arrive once its headers have (408 past it).",
+    )
+    max_feedback_items: int = _env_field(
+        "CDS_MAX_FEEDBACK_ITEMS", _positive_int, 100, "Most feedback items accepted in one request (413 above it).",
+    )
+    unknown_feedback_per_minute: int = _env_field(
+        "CDS_UNKNOWN_FEEDBACK_PER_MINUTE", _positive_int, 120,
+        "Feedback items for cards this service never issued accepted per caller per minute and worker (429 "
+        "above it).",
+    )
     fhir_connect_timeout_s: float = _env_field(
         "CDS_FHIR_CONNECT_TIMEOUT_S", _positive_float, 1.0,
         "Longest wait for a TCP connection to the FHIR server (always cut to what is left of the budget).",
@@ -431,6 +452,15 @@ class Settings:
     workers: int = _env_field(
         "CDS_WORKERS", _positive_int, 2,
         "Number of gunicorn worker processes (deploy/gunicorn.conf.py); `make run WORKERS=n` sets it.",
+    )
+    worker_threads: int = _env_field(
+        "CDS_WORKER_THREADS", _positive_int, 4,
+        "Threads per worker that run complete requests (deploy/gunicorn.conf.py); reading requests needs none.",
+    )
+    worker_connections: int = _env_field(
+        "CDS_WORKER_CONNECTIONS", _positive_int, 200,
+        "Most connections one worker holds open at once, slow or idle ones included; further ones wait in the "
+        "listen queue for a worker with room.",
     )
 
     @classmethod

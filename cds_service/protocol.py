@@ -298,6 +298,12 @@ class OperationOutcome(OutModel):
     resourceType: Literal["OperationOutcome"]
     issue: Annotated[list[Issue], Field(min_length=1)]
 
+    @classmethod
+    def error(cls, code: str, message: str) -> OperationOutcome:
+        """One error issue: what the app and the HTTP edge (cds_service/edge) both answer with."""
+        return cls(resourceType="OperationOutcome",
+                   issue=[Issue(severity="error", code=code, diagnostics=message or "error")])
+
 
 # --- Operations ----------------------------------------------------------------------------------------
 

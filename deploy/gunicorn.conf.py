@@ -26,7 +26,12 @@ prepare_multiprocess_dir(_metrics_dir)
 
 bind = _settings.bind  # `make run` sets CDS_BIND from HOST and PORT
 workers = _settings.workers
-worker_class = "sync"
+# gunicorn's threaded worker, whose event loop also reads every request whole (cds_service/edge/worker.py):
+# a client sending slowly costs one of `worker_connections`, never a thread, and is answered 408 past
+# CDS_HEADER_TIMEOUT_S / CDS_BODY_TIMEOUT_S. Threads only run complete requests.
+worker_class = "cds_service.edge.worker.EdgeWorker"
+threads = _settings.worker_threads
+worker_connections = _settings.worker_connections
 timeout = 30
 graceful_timeout = 20
 keepalive = 5

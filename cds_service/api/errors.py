@@ -9,7 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 from cds_service.api.responses import json_response
 from cds_service.hooks.errors import FeedbackNotStored, PrefetchUnavailable, UnknownService, UnsupportedHook
-from cds_service.protocol import Issue, OperationOutcome
+from cds_service.protocol import OperationOutcome
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +42,7 @@ class Unauthorized(ApiError):
 
 
 def operation_outcome(status: int, code: str, message: str) -> Response:
-    body = OperationOutcome(
-        resourceType="OperationOutcome", issue=[Issue(severity="error", code=code, diagnostics=message or "error")]
-    )
-    return json_response(body.dump(), status)
+    return json_response(OperationOutcome.error(code, message).dump(), status)
 
 
 # Domain exception -> (status, OperationOutcome issue code). Statuses are chosen by type, never by text.
