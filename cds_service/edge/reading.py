@@ -18,11 +18,24 @@ import h11
 from gunicorn.http.body import ChunkedReader
 from gunicorn.http.errors import NoMoreData, ParseException
 from gunicorn.http.message import Request
+from gunicorn.http.parser import RequestParser
 from gunicorn.http.unreader import IterUnreader
 
 HEAD_END = b"\r\n\r\n"
 # h11 only finds where a chunked body ends: it is given a head of its own, then the body bytes.
 CHUNKED_HEAD = b"POST / HTTP/1.1\r\nHost: edge\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+
+class ReadRequest(Request):  # type: ignore[misc]  # gunicorn has no type hints
+    """A request the edge has read whole: the 100 Continue it asked for was sent then, not again here."""
+
+    _policy_expect_continue = False
+
+
+class ReadRequestParser(RequestParser):  # type: ignore[misc]
+    """Parses, in the worker thread, a request already in memory."""
+
+    mesg_class = ReadRequest
 
 
 @dataclass(frozen=True)

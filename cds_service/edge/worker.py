@@ -22,12 +22,21 @@ from concurrent.futures import Future
 from functools import partial
 from typing import Any
 
-from gunicorn import http, util
+from gunicorn import util
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from cds_service.config import Settings
 from cds_service.edge.outcome import outcome_response, write_outcome
-from cds_service.edge.reading import Complete, Malformed, NeedMore, ReadLimits, Refuse, RequestReader, Step
+from cds_service.edge.reading import (
+    Complete,
+    Malformed,
+    NeedMore,
+    ReadLimits,
+    ReadRequestParser,
+    Refuse,
+    RequestReader,
+    Step,
+)
 
 RECV_BYTES = 256 * 1024
 MAX_HEAD_BYTES = 64 * 1024  # request line and headers; ours are a few hundred bytes plus a JWT
@@ -108,7 +117,7 @@ class EdgeWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn has no type hi
             return
         self.stop_reading(conn)
         if isinstance(step, Complete):
-            conn.parser = http.get_parser(self.cfg, [step.data], conn.client)  # parses from memory only
+            conn.parser = ReadRequestParser(self.cfg, [step.data], conn.client)  # parses from memory only
             conn.edge_leftover = step.leftover
             conn.data_ready = True  # no waiting for the socket in the thread
             conn.edge_complete = True
