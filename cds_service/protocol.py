@@ -129,7 +129,10 @@ class HookRequest(WireModel):
     fhirServer: AbsoluteUrl | None = None
     fhirAuthorization: FhirAuthorization | None = None
     # A prefetch value may be a resource, a Bundle, an OperationOutcome or null (asked, no data).
-    prefetch: dict[str, dict[str, Any] | None] | None = None
+    prefetch: dict[str, dict[str, Any] | None] | None = Field(default=None, description=(
+        "Data the CDS Client fetched for the service's prefetch templates. When prefetch is null or absent, "
+        "or a key the service needs is missing or null, that data is fetched from fhirServer; without "
+        "fhirServer the call ends in 412 (PreconditionFailed)."))
     extension: Extension = None
 
     @model_validator(mode="after")

@@ -41,6 +41,14 @@ class Unauthorized(ApiError):
     status, issue_code = 401, "login"
 
 
+class TooManyRequests(ApiError):
+    status, issue_code = 429, "throttled"
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 def operation_outcome(status: int, code: str, message: str) -> Response:
     return json_response(OperationOutcome.error(code, message).dump(), status)
 
@@ -74,7 +82,10 @@ def register(app: Flask) -> None:
             response = operation_outcome(401, error.issue_code, "authentication failed")
             response.headers["WWW-Authenticate"] = "Bearer"
             return response
-        return operation_outcome(error.status, error.issue_code, error.message)
+        response = operation_outcome(error.status, error.issue_code, error.message)
+        if isinstance(error, TooManyRequests):
+            response.headers["Retry-After"] = str(error.retry_after_s)
+        return response
 
     for exception_type, (status, code) in DOMAIN_ERRORS.items():
 

@@ -33,9 +33,13 @@ ERRORS: dict[int, tuple[str, str]] = {
     404: ("NotFound", "No CDS service has this id (or the path does not exist)."),
     405: ("MethodNotAllowed", "The method is not allowed on this path; the Allow header lists those that are."),
     412: ("PreconditionFailed", "Data the service needs is neither in prefetch nor obtainable from the FHIR "
-                                "server; the issue names the prefetch key."),
-    413: ("PayloadTooLarge", "The body is larger than CDS_MAX_BODY_BYTES."),
-    415: ("UnsupportedMediaType", "The body is not application/json."),
+                                "server; the issue names the prefetch key. A request without fhirServer whose "
+                                "prefetch is null, or lacks a key the service needs, always ends here."),
+    413: ("PayloadTooLarge", "The body is larger than CDS_MAX_BODY_BYTES, or holds more prefetch keys, prefetch "
+                             "resources or feedback items than the service accepts; the issue names the limit."),
+    415: ("UnsupportedMediaType", "The body is not application/json, or its charset is not UTF-8."),
+    429: ("TooManyRequests", "This caller sent too much feedback for cards the service never issued; nothing "
+                             "was stored. Retry-After says when to send it again."),
     500: ("InternalError", "Internal error, with no detail; for feedback, nothing was stored and it can be sent "
                            "again."),
 }
@@ -141,7 +145,7 @@ def openapi_document(
             "parameters": [service_id],
             "requestBody": {"required": True, "content": _json(refs["FeedbackRequestvalidation"], EXAMPLE_FEEDBACK)},
             "responses": _responses((200, "What was stored.", refs["FeedbackResponseserialization"]),
-                                    [400, 401, 404, 405, 413, 415, 500]),
+                                    [400, 401, 404, 405, 413, 415, 429, 500]),
         }},
         "/healthz": {"get": {
             "operationId": "health", "tags": ["Operations"],
