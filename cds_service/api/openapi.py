@@ -123,13 +123,18 @@ def openapi_document(
     # In development the JWT may be left out (CDS_MODE=development), so the requirement is optional.
     security: list[dict[str, list[str]]] = [{"cdsClientJwt": []}] if jwt_required else [{}, {"cdsClientJwt": []}]
     example_call = example_request(definitions[0]) if definitions else None
+    discovery = {
+        "operationId": "discover", "tags": ["CDS Hooks"], "security": security,
+        "summary": "List the CDS services this server hosts (CDS Hooks 2.0 discovery).",
+        "responses": _responses((200, "The discovery document.", refs["DiscoveryResponseserialization"]),
+                                [401, 405, 500]),
+    }
     paths: dict[str, Any] = {
-        "/cds-services": {"get": {
-            "operationId": "discover", "tags": ["CDS Hooks"], "security": security,
-            "summary": "List the CDS services this server hosts (CDS Hooks 2.0 discovery).",
-            "responses": _responses((200, "The discovery document.", refs["DiscoveryResponseserialization"]),
-                                    [401, 405, 500]),
-        }},
+        "/cds-services": {"get": discovery},
+        "/cds-services/": {"get": discovery | {
+            "operationId": "discoverWithSlash",
+            "summary": "The same discovery document, for clients that add a slash (a redirect would break the "
+                       "browser's CORS preflight)."}},
         "/cds-services/{service_id}": {"post": {
             "operationId": "callService", "tags": ["CDS Hooks"], "security": security,
             "summary": "Call a CDS service with a hook request; answer with cards ([] when there is no advice).",

@@ -74,14 +74,19 @@ class Malformed:
 Step = NeedMore | Complete | Refuse | Malformed
 
 
-def gunicorn_verdict(cfg: Any, peer: Any, data: bytes) -> Malformed | None:
-    """Parse a complete request with gunicorn's parser, reading its whole body: its error, or None."""
+MALFORMED_CHUNKS = Refuse(400, "Bad Request", "the chunked body is malformed", False)
+
+
+def gunicorn_verdict(cfg: Any, peer: Any, data: bytes) -> Malformed | Refuse | None:
+    """Parse a request with gunicorn's parser, reading its whole body: its error, or None if it is whole."""
     try:
         request = Request(cfg, IterUnreader([data]), peer)
         while request.body.read(1 << 20):
             pass
     except ParseException as error:
         return Malformed(error)
+    except NoMoreData:  # gunicorn sees no end where h11 did
+        return MALFORMED_CHUNKS
     return None
 
 
@@ -175,15 +180,15 @@ class RequestReader:
 
     def _feed_chunks(self, data: bytes) -> Step:
         assert self._chunks is not None
-        self._chunks.receive_data(data)
+        if data:  # h11 takes b"" for the end of the connection
+            self._chunks.receive_data(data)
         while True:
             try:
                 event = self._chunks.next_event()
             except h11.RemoteProtocolError:
                 if self._discarding:
-                    return Refuse(400, "Bad Request", "the chunked body is malformed", False)
-                return gunicorn_verdict(self._cfg, self._peer, bytes(self._buffer)) or Refuse(
-                    400, "Bad Request", "the chunked body is malformed", False)
+                    return MALFORMED_CHUNKS
+                return gunicorn_verdict(self._cfg, self._peer, bytes(self._buffer)) or MALFORMED_CHUNKS
             if event is h11.NEED_DATA:
                 if self._discarding and self._received > self._limits.drain_bytes:
                     return self._too_large(drained=False)

@@ -92,7 +92,7 @@ class EdgeWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn has no type hi
         self.reading[conn] = reader
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_request_bytes, conn))
         if leftover:
-            self.advance(conn, reader.feed(leftover, time.monotonic()))
+            self.feed(conn, reader, leftover)
 
     def on_request_bytes(self, conn: TConn, _fileobj: Any) -> None:
         reader = self.reading.get(conn)
@@ -108,7 +108,16 @@ class EdgeWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn has no type hi
             self.stop_reading(conn)
             self.close(conn, drained=False)
             return
-        self.advance(conn, reader.feed(data, time.monotonic()))
+        self.feed(conn, reader, data)
+
+    def feed(self, conn: TConn, reader: RequestReader, data: bytes) -> None:
+        try:
+            self.advance(conn, reader.feed(data, time.monotonic()))
+        except Exception:  # a fault of ours must cost this request, never the loop every connection shares
+            self.log.exception("Error reading a request")
+            self.stop_reading(conn)
+            self.send_now(conn, outcome_response(500, "Internal Server Error", "internal error"))
+            self.close(conn, drained=False)
 
     def advance(self, conn: TConn, step: Step) -> None:
         if isinstance(step, NeedMore):

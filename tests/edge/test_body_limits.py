@@ -41,10 +41,10 @@ def test_requests_reads_the_413_of_a_body_it_sends_whole(small: Served) -> None:
 
 
 def test_urllib_reads_the_413_of_a_body_it_sends_whole(small: Served) -> None:
-    request = urllib.request.Request(f"{small.base}{SERVICE}", data=padded(DRAIN - 1000),  # noqa: S310
+    request = urllib.request.Request(f"{small.base}{SERVICE}", data=padded(DRAIN - 1000),
                                      headers={"Content-Type": "application/json"})
     with pytest.raises(urllib.error.HTTPError) as refused:
-        urllib.request.urlopen(request, timeout=10)  # noqa: S310  (http:// on loopback)
+        urllib.request.urlopen(request, timeout=10)
     assert refused.value.code == 413
     assert orjson.loads(refused.value.read())["resourceType"] == "OperationOutcome"
 
