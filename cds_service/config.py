@@ -374,6 +374,11 @@ class Settings:
         "CDS_BODY_TIMEOUT_S", _positive_float, 30.0,
         "Longest time for a request's whole body to arrive once its headers have (408 past it).",
     )
+    read_buffer_bytes: int = _env_field(
+        "CDS_READ_BUFFER_BYTES", _positive_int, 64_000_000,
+        "Most bytes of unfinished requests one worker holds while reading them; a request that would pass it "
+        "is answered 503 with Retry-After.",
+    )
     max_feedback_items: int = _env_field(
         "CDS_MAX_FEEDBACK_ITEMS", _positive_int, 100, "Most feedback items accepted in one request (413 above it).",
     )

@@ -1,5 +1,6 @@
-"""gunicorn settings for the CDS service. CDS clients expect an answer in about 500 ms, so a request
-that is still running after `timeout` seconds is a stuck worker, not a slow answer.
+"""gunicorn settings for the CDS service. `timeout` restarts a worker whose event loop has not checked in
+for that long (a stuck process); with threads it does not end one slow request, whose own budgets are the
+FHIR fetch's (CDS_FHIR_TIMEOUT_S) and the reverse proxy's read timeout.
 
 Settings come from the same `CDS_*` variables as the app (a malformed one stops start-up here). Workers
 share their Prometheus counters through files in `<CDS_DATA_DIR>/prometheus`, emptied at every start.

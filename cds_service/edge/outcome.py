@@ -25,7 +25,8 @@ ISSUE_CODES = {
 def outcome_response(status: int, reason: str, message: str) -> bytes:
     """A complete HTTP/1.1 response carrying one OperationOutcome issue; the connection closes after it."""
     body = orjson.dumps(OperationOutcome.error(ISSUE_CODES.get(status, "processing"), message).dump())
-    head = (f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+    retry = "Retry-After: 1\r\n" if status == 503 else ""  # every 503 of the service says when to come back
+    head = (f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n{retry}"
             f"Content-Length: {len(body)}\r\n\r\n")
     return head.encode("latin-1") + body
 

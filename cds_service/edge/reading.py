@@ -105,6 +105,11 @@ class RequestReader:
         self.deadline = now + limits.head_timeout_s
 
     @property
+    def held(self) -> int:
+        """Bytes of the request held in memory."""
+        return len(self._buffer)
+
+    @property
     def started(self) -> bool:
         """Whether any byte of this request has arrived (an idle connection is closed without an answer)."""
         return bool(self._buffer) or self._received > 0

@@ -41,6 +41,7 @@ from cds_service.edge.reading import (
 RECV_BYTES = 256 * 1024
 MAX_HEAD_BYTES = 64 * 1024  # request line and headers; ours are a few hundred bytes plus a JWT
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+BUSY = Refuse(503, "Service Unavailable", "the service is reading too many requests at once; send it again", False)
 
 
 def read_limits(settings: Settings) -> ReadLimits:
@@ -59,7 +60,10 @@ class EdgeWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn has no type hi
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.reading: dict[TConn, RequestReader] = {}
-        self.limits = read_limits(Settings.from_env())  # deploy/gunicorn.conf.py has already checked them
+        settings = Settings.from_env()  # deploy/gunicorn.conf.py has already checked them
+        self.limits = read_limits(settings)
+        self.read_buffer_bytes = settings.read_buffer_bytes
+        self.held = 0  # bytes of unfinished requests held by all readers
 
     def init_process(self) -> None:
         if self.cfg.is_ssl:
@@ -112,7 +116,12 @@ class EdgeWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn has no type hi
 
     def feed(self, conn: TConn, reader: RequestReader, data: bytes) -> None:
         try:
-            self.advance(conn, reader.feed(data, time.monotonic()))
+            before = reader.held
+            step = reader.feed(data, time.monotonic())
+            self.held += reader.held - before
+            if isinstance(step, NeedMore) and self.held > self.read_buffer_bytes:
+                step = BUSY  # many large bodies at once: refuse this one rather than run out of memory
+            self.advance(conn, step)
         except Exception:  # a fault of ours must cost this request, never the loop every connection shares
             self.log.exception("Error reading a request")
             self.stop_reading(conn)
@@ -161,7 +170,9 @@ class EdgeWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn has no type hi
     # --- plumbing ---
 
     def stop_reading(self, conn: TConn) -> None:
-        self.reading.pop(conn, None)
+        reader = self.reading.pop(conn, None)
+        if reader is not None:
+            self.held -= reader.held
         with contextlib.suppress(KeyError, ValueError, OSError):
             self.poller.unregister(conn.sock)
 

@@ -4,6 +4,7 @@ readable by clients that write the whole body before reading (requests, urllib);
 from __future__ import annotations
 
 import socket
+import time
 import urllib.error
 import urllib.request
 
@@ -15,7 +16,9 @@ from tests.edge.conftest import SERVICE, Served, ServerFactory, valid_call
 from tests.edge.rawhttp import chunked, closed_by_server, connect, exchange, read_answer, request_head
 
 LIMIT, DRAIN = 200_000, 1_000_000
-SMALL = {"CDS_MAX_BODY_BYTES": str(LIMIT), "CDS_OVERSIZE_DRAIN_BYTES": str(DRAIN)}
+BUDGET = 300_000  # bytes of unfinished requests one worker holds
+SMALL = {"CDS_MAX_BODY_BYTES": str(LIMIT), "CDS_OVERSIZE_DRAIN_BYTES": str(DRAIN), "CDS_READ_BUFFER_BYTES": str(BUDGET),
+         "CDS_WORKERS": "1"}
 JSON = ("Content-Type", "application/json")
 
 
@@ -116,3 +119,17 @@ def test_the_limit_holds_for_a_body_sent_in_one_byte_pieces(small: Served) -> No
         for index in range(0, len(body), 4096):
             sock.sendall(body[index:index + 4096])
         assert read_answer(sock).status == 200
+
+
+def test_bodies_held_past_the_worker_budget_get_a_503_with_retry_after(small: Served) -> None:
+    body = padded(LIMIT)
+    head = request_head("POST", SERVICE, [JSON, ("Content-Length", str(len(body)))])
+    with connect(small.port) as first, connect(small.port) as second:
+        first.sendall(head + body[:160_000])
+        time.sleep(0.5)  # held by the one worker
+        second.sendall(head + body[:160_000])
+        refused = read_answer(second)
+        assert (refused.status, refused.headers["retry-after"]) == (503, "1")
+        assert refused.diagnostics() == "the service is reading too many requests at once; send it again"
+        first.sendall(body[160_000:])
+        assert read_answer(first).status == 200  # the request already held is served
