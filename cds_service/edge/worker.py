@@ -159,10 +159,10 @@ class EdgeWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn has no type hi
         now = time.monotonic()
         for conn, reader in list(self.reading.items()):
             refusal = reader.expired(now)
-            if refusal is None:
-                continue
+            if refusal is None and (self.alive or reader.started):
+                continue  # a stopping worker does not wait for requests that have not begun
             self.stop_reading(conn)
-            if reader.started:
+            if refusal is not None and reader.started:
                 self.refuse(conn, refusal)
             else:
                 self.close(conn, drained=False)
