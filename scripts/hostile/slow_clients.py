@@ -62,7 +62,7 @@ def start_gunicorn(workdir: Path, workers: int) -> tuple[subprocess.Popen[bytes]
     process = subprocess.Popen(  # noqa: S603  (our own gunicorn and arguments)
         [str(Path(sys.executable).with_name("gunicorn")), "--config", str(ROOT / "deploy/gunicorn.conf.py"),
          "cds_service.wsgi:app"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120  # generous: the machine may be busy
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise SystemExit(f"gunicorn exited at start-up:\n{(workdir / 'gunicorn.log').read_text()[-4000:]}")
@@ -74,7 +74,7 @@ def start_gunicorn(workdir: Path, workers: int) -> tuple[subprocess.Popen[bytes]
             pass
         time.sleep(0.2)
     process.kill()
-    raise SystemExit("gunicorn did not answer /healthz within 60 s")
+    raise SystemExit("gunicorn did not answer /healthz within 120 s")
 
 
 def slow_client(port: int, body_phase: bool, drip_s: float, stop: threading.Event, counts: dict[str, int]) -> None:

@@ -7,6 +7,7 @@ whether it closes the connection.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import subprocess
 import sys
@@ -53,6 +54,18 @@ class Served:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def error_lines(self) -> list[str]:
+        """Log lines at ERROR or above, and any line that is not one of our JSON lines (a traceback)."""
+        bad = []
+        for line in self.log().splitlines():
+            try:
+                level = json.loads(line).get("level")
+            except ValueError:
+                level = "NOT JSON"
+            if level not in {"DEBUG", "INFO", "WARNING"}:
+                bad.append(line)
+        return bad
+
 
 def start(tmp_path: Path, env_overrides: dict[str, str]) -> tuple[subprocess.Popen[bytes], Served]:
     port = free_port()
@@ -66,16 +79,21 @@ def start(tmp_path: Path, env_overrides: dict[str, str]) -> tuple[subprocess.Pop
         process = subprocess.Popen(
             [str(BIN / "gunicorn"), "--config", str(PROJECT_ROOT / "deploy" / "gunicorn.conf.py"),
              "cds_service.wsgi:app"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT)
-    deadline = time.monotonic() + 60
-    while True:
-        assert process.poll() is None, served.log()
-        assert time.monotonic() < deadline, "gunicorn did not answer /healthz in 60 s"
-        try:
-            with urllib.request.urlopen(f"{served.base}/healthz", timeout=2) as answer:
-                if answer.status == 200:
-                    return process, served
-        except OSError:
-            time.sleep(0.2)
+    deadline = time.monotonic() + 120  # generous: the machine may be busy
+    try:
+        while True:
+            assert process.poll() is None, served.log()
+            assert time.monotonic() < deadline, f"gunicorn did not answer /healthz in 120 s:\n{served.log()}"
+            try:
+                with urllib.request.urlopen(f"{served.base}/healthz", timeout=2) as answer:
+                    if answer.status == 200:
+                        return process, served
+            except OSError:
+                time.sleep(0.2)
+    except BaseException:
+        process.kill()
+        process.wait(timeout=30)
+        raise
 
 
 ServerFactory = Callable[..., Served]
