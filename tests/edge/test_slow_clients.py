@@ -58,3 +58,22 @@ def test_fifty_slow_clients_leave_every_probe_answered_within_a_second(tmp_path:
     assert result["probes"] >= 40  # one every 0.25 s for 20 s, each answered before the next is sent
     assert result["answered_within_1s"] == result["probes"]
     assert result["slow_connections"] >= 50
+
+
+def test_a_worker_holds_at_most_its_connection_cap(serve: ServerFactory) -> None:
+    served = serve(CDS_WORKERS="1", CDS_WORKER_CONNECTIONS="3")
+    probe = request_head("GET", "/healthz", {})
+    idle = [connect(served.port) for _ in range(3)]
+    try:
+        time.sleep(1)  # the worker has accepted all three and stops accepting
+        with connect(served.port) as waiting:  # the kernel completes the handshake; the worker does not accept
+            waiting.sendall(probe)
+            waiting.settimeout(1.5)
+            with pytest.raises(TimeoutError):
+                waiting.recv(100)
+            idle.pop().close()  # a slot frees: the waiting connection is accepted and answered
+            waiting.settimeout(10)
+            assert read_answer(waiting).status == 200
+    finally:
+        for sock in idle:
+            sock.close()
