@@ -129,7 +129,10 @@ class HookRequest(WireModel):
     fhirServer: AbsoluteUrl | None = None
     fhirAuthorization: FhirAuthorization | None = None
     # A prefetch value may be a resource, a Bundle, an OperationOutcome or null (asked, no data).
-    prefetch: dict[str, dict[str, Any] | None] | None = None
+    prefetch: dict[str, dict[str, Any] | None] | None = Field(default=None, description=(
+        "Data the CDS Client fetched for the service's prefetch templates. When prefetch is null or absent, "
+        "or a key the service needs is missing or null, that data is fetched from fhirServer; without "
+        "fhirServer the call ends in 412 (PreconditionFailed)."))
     extension: Extension = None
 
     @model_validator(mode="after")
@@ -297,6 +300,12 @@ class OperationOutcome(OutModel):
 
     resourceType: Literal["OperationOutcome"]
     issue: Annotated[list[Issue], Field(min_length=1)]
+
+    @classmethod
+    def error(cls, code: str, message: str) -> OperationOutcome:
+        """One error issue: what the app and the HTTP edge (cds_service/edge) both answer with."""
+        return cls(resourceType="OperationOutcome",
+                   issue=[Issue(severity="error", code=code, diagnostics=message or "error")])
 
 
 # --- Operations ----------------------------------------------------------------------------------------

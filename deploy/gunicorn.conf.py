@@ -1,5 +1,6 @@
-"""gunicorn settings for the CDS service. CDS clients expect an answer in about 500 ms, so a request
-that is still running after `timeout` seconds is a stuck worker, not a slow answer.
+"""gunicorn settings for the CDS service. `timeout` restarts a worker whose event loop has not checked in
+for that long (a stuck process); with threads it does not end one slow request, whose own budgets are the
+FHIR fetch's (CDS_FHIR_TIMEOUT_S) and the reverse proxy's read timeout.
 
 Settings come from the same `CDS_*` variables as the app (a malformed one stops start-up here). Workers
 share their Prometheus counters through files in `<CDS_DATA_DIR>/prometheus`, emptied at every start.
@@ -26,7 +27,12 @@ prepare_multiprocess_dir(_metrics_dir)
 
 bind = _settings.bind  # `make run` sets CDS_BIND from HOST and PORT
 workers = _settings.workers
-worker_class = "sync"
+# gunicorn's threaded worker, whose event loop also reads every request whole (cds_service/edge/worker.py):
+# a client sending slowly costs one of `worker_connections`, never a thread, and is answered 408 past
+# CDS_HEADER_TIMEOUT_S / CDS_BODY_TIMEOUT_S. Threads only run complete requests.
+worker_class = "cds_service.edge.worker.EdgeWorker"
+threads = _settings.worker_threads
+worker_connections = _settings.worker_connections
 timeout = 30
 graceful_timeout = 20
 keepalive = 5

@@ -1,21 +1,27 @@
 """Read a JSON request body into a wire model, with the errors the spec's clients expect.
 
-Limits (each a setting with a safe default): body size (413, Flask's MAX_CONTENT_LENGTH), JSON
-nesting depth (400), prefetch keys and resources (413).
+Limits (each a setting with a safe default): body size (413, Flask's MAX_CONTENT_LENGTH; under gunicorn the
+edge worker refuses it before the app, cds_service/edge), JSON nesting depth (400), prefetch keys and
+resources (413). A charset other than UTF-8 is a 415; a key twice at the top level, or a number beyond a
+64-bit float, is a 400 that names it.
 """
 
 from __future__ import annotations
 
+import json
+import re
+from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+import orjson
 from flask import current_app, request
 from pydantic import BaseModel, ValidationError
 
 from cds_service.api.decode import decode_hook_request, decode_json
 from cds_service.api.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from cds_service.config import Settings
-from cds_service.protocol import HookRequest
+from cds_service.protocol import FeedbackRequest, HookRequest
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -24,7 +30,84 @@ def json_body(decode: Callable[[bytes, int], Any] = decode_json) -> Any:
     """Return the decoded JSON body (api/decode.py): 415 for another content type, 400 when it is not JSON."""
     if request.mimetype != "application/json":
         raise UnsupportedMediaType("the body must be application/json")
-    return decode(request.get_data(cache=False), _settings().max_json_depth)
+    check_charset(request.mimetype_params.get("charset"))
+    raw = request.get_data(cache=False)
+    try:
+        body = decode(raw, _settings().max_json_depth)
+    except BadRequest as error:
+        # Name a number out of range instead of "not valid JSON" (orjson says which; only on this error path).
+        raise BadRequest(_out_of_range(raw) or error.message) from None
+    if isinstance(body, dict):
+        check_duplicate_keys(raw)
+    return body
+
+
+def _out_of_range(raw: bytes) -> str | None:
+    try:
+        orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        return number_out_of_range(raw, error)
+    return None
+
+
+def check_charset(charset: str | None) -> None:
+    """Refuse (415) a declared charset other than UTF-8: the body would be read as UTF-8 all the same."""
+    if charset is not None and charset.strip().strip('"').lower() not in {"utf-8", "utf8"}:
+        raise UnsupportedMediaType(f"the body must be UTF-8 (charset={charset[:40]} is not supported)")
+
+
+NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+
+
+def number_out_of_range(raw: bytes, error: orjson.JSONDecodeError) -> str | None:
+    """Name the number orjson could not hold, or None when the fault is something else.
+
+    Valid JSON (RFC 8259 sets no range) but beyond a 64-bit float: refused, never read as infinity, since a
+    card must not be built on a value we could not read. (Integers beyond 64 bits are read as floats.)
+    """
+    if not error.msg.startswith("number is infinity"):
+        return None
+    text = raw.decode("utf-8", errors="replace")
+    match = NUMBER.match(text, error.pos)
+    value = match.group() if match else "a number"
+    shown = value if len(value) <= 40 else value[:37] + "..."
+    return (f"the number {shown} (line {error.lineno}, column {error.colno}) is out of range: "
+            "JSON numbers must fit a 64-bit float")
+
+
+# A top-level key can only be repeated if its name appears twice, or once written with \u escapes of letters.
+ESCAPED_LETTER = re.compile(rb"\\u00(?:4[1-9a-fA-F]|5[0-9aA]|6[1-9a-fA-F]|7[0-9aA])")
+ENVELOPE_KEYS = tuple(f'"{name}"'.encode() for name in {*HookRequest.model_fields, *FeedbackRequest.model_fields})
+# FHIR resources carry many "extension" arrays; the envelope's extension is an object (or null).
+EXTENSION = b'"extension"'
+NOT_AN_ARRAY_EXTENSION = re.compile(rb'"extension"\s*:\s*[^\[\s]')
+
+
+def may_repeat_a_key(raw: bytes) -> bool:
+    """Whether the bytes could hold a top-level key twice (False rules it out; True needs a parse)."""
+    if ESCAPED_LETTER.search(raw):
+        return True
+    if any(raw.count(key) > 1 for key in ENVELOPE_KEYS if key != EXTENSION):
+        return True
+    return raw.count(EXTENSION) > 1 and NOT_AN_ARRAY_EXTENSION.search(raw) is not None
+
+
+def check_duplicate_keys(raw: bytes) -> None:
+    """Refuse (400, naming it) a key that appears twice at the top level of the body (a JSON object).
+
+    orjson keeps the last one silently, while a proxy or a log reading the first would see another hook or
+    patient. Counting the envelope's key names in the bytes (C speed) rules out most bodies; the others are
+    parsed again by the standard library, whose hook sees every object's keys in order, the top level last.
+    An unknown top-level key can repeat unseen: it is ignored either way.
+    """
+    if not may_repeat_a_key(raw):
+        return
+    objects: list[list[tuple[str, Any]]] = []
+    json.loads(raw, object_pairs_hook=objects.append)  # no dicts built: the hook returns None
+    keys = [key for key, _ in objects[-1]] if objects else []
+    repeated = next((key for key, count in Counter(keys).items() if count > 1), None)
+    if repeated is not None:
+        raise BadRequest(f"the key {repeated[:40]!r} appears more than once at the top level of the body")
 
 
 def _settings() -> Settings:
@@ -52,12 +135,17 @@ def check_prefetch(prefetch: Mapping[str, Any] | None) -> None:
         )
 
 
-def parse(model: type[M]) -> M:
-    """Return the body validated as `model`; 400 naming the first invalid field."""
+def parse(model: type[M], check: Callable[[dict[str, Any]], None] | None = None) -> M:
+    """Return the body validated as `model`; 400 naming the first invalid field.
+
+    `check` sees the parsed object before validation, to refuse a body on its size cheaply.
+    """
     # A hook call's prefetch is decoded typed: only the FHIR fields the service reads (facts/wire.py).
     body = json_body(decode_hook_request if model is HookRequest else decode_json)
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object")
+    if check is not None:
+        check(body)
     try:
         return model.model_validate(body)
     except ValidationError as error:

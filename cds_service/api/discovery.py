@@ -11,6 +11,9 @@ from cds_service.protocol import DiscoveryResponse
 
 
 @bp.get("/cds-services")
+# Integrators often type the discovery URL with a trailing slash. A redirect would break the browser's CORS
+# preflight (and the CDS Hooks sandbox then shows nothing), so the same document is served there too.
+@bp.get("/cds-services/")
 def discover() -> Response:
     """List the CDS services this server hosts."""
     body = DiscoveryResponse(services=services().catalogue.service_definitions())

@@ -9,7 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 from cds_service.api.responses import json_response
 from cds_service.hooks.errors import FeedbackNotStored, PrefetchUnavailable, UnknownService, UnsupportedHook
-from cds_service.protocol import Issue, OperationOutcome
+from cds_service.protocol import OperationOutcome
 from cds_service.storage.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -42,11 +42,16 @@ class Unauthorized(ApiError):
     status, issue_code = 401, "login"
 
 
+class TooManyRequests(ApiError):
+    status, issue_code = 429, "throttled"
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 def operation_outcome(status: int, code: str, message: str) -> Response:
-    body = OperationOutcome(
-        resourceType="OperationOutcome", issue=[Issue(severity="error", code=code, diagnostics=message or "error")]
-    )
-    return json_response(body.dump(), status)
+    return json_response(OperationOutcome.error(code, message).dump(), status)
 
 
 # Domain exception -> (status, OperationOutcome issue code). Statuses are chosen by type, never by text.
@@ -78,7 +83,10 @@ def register(app: Flask) -> None:
             response = operation_outcome(401, error.issue_code, "authentication failed")
             response.headers["WWW-Authenticate"] = "Bearer"
             return response
-        return operation_outcome(error.status, error.issue_code, error.message)
+        response = operation_outcome(error.status, error.issue_code, error.message)
+        if isinstance(error, TooManyRequests):
+            response.headers["Retry-After"] = str(error.retry_after_s)
+        return response
 
     for exception_type, (status, code) in DOMAIN_ERRORS.items():
 

@@ -33,9 +33,13 @@ ERRORS: dict[int, tuple[str, str]] = {
     404: ("NotFound", "No CDS service has this id (or the path does not exist)."),
     405: ("MethodNotAllowed", "The method is not allowed on this path; the Allow header lists those that are."),
     412: ("PreconditionFailed", "Data the service needs is neither in prefetch nor obtainable from the FHIR "
-                                "server; the issue names the prefetch key."),
-    413: ("PayloadTooLarge", "The body is larger than CDS_MAX_BODY_BYTES."),
-    415: ("UnsupportedMediaType", "The body is not application/json."),
+                                "server; the issue names the prefetch key. A request without fhirServer whose "
+                                "prefetch is null, or lacks a key the service needs, always ends here."),
+    413: ("PayloadTooLarge", "The body is larger than CDS_MAX_BODY_BYTES, or holds more prefetch keys, prefetch "
+                             "resources or feedback items than the service accepts; the issue names the limit."),
+    415: ("UnsupportedMediaType", "The body is not application/json, or its charset is not UTF-8."),
+    429: ("TooManyRequests", "This caller sent too much feedback for cards the service never issued; nothing "
+                             "was stored. Retry-After says when to send it again."),
     500: ("InternalError", "Internal error, with no detail; for feedback, nothing was stored and it can be sent "
                            "again."),
     503: ("ServiceUnavailable", "The service's database is down or busy (production: the JWT replay check "
@@ -154,13 +158,18 @@ def openapi_document(
     # In development the JWT may be left out (CDS_MODE=development), so the requirement is optional.
     security: list[dict[str, list[str]]] = [{"cdsClientJwt": []}] if jwt_required else [{}, {"cdsClientJwt": []}]
     example_call = example_request(definitions[0]) if definitions else None
+    discovery = {
+        "operationId": "discover", "tags": ["CDS Hooks"], "security": security,
+        "summary": "List the CDS services this server hosts (CDS Hooks 2.0 discovery).",
+        "responses": _responses((200, "The discovery document.", refs["DiscoveryResponseserialization"]),
+                                [401, 405, 500]),
+    }
     paths: dict[str, Any] = {
-        "/cds-services": {"get": {
-            "operationId": "discover", "tags": ["CDS Hooks"], "security": security,
-            "summary": "List the CDS services this server hosts (CDS Hooks 2.0 discovery).",
-            "responses": _responses((200, "The discovery document.", refs["DiscoveryResponseserialization"]),
-                                    [401, 405, 500]),
-        }},
+        "/cds-services": {"get": discovery},
+        "/cds-services/": {"get": discovery | {
+            "operationId": "discoverWithSlash",
+            "summary": "The same discovery document, for clients that add a slash (a redirect would break the "
+                       "browser's CORS preflight)."}},
         "/cds-services/{service_id}": {"post": {
             "operationId": "callService", "tags": ["CDS Hooks"], "security": security,
             "summary": "Call a CDS service with a hook request; answer with cards ([] when there is no advice).",
@@ -176,7 +185,7 @@ def openapi_document(
             "parameters": [service_id],
             "requestBody": {"required": True, "content": _json(refs["FeedbackRequestvalidation"], EXAMPLE_FEEDBACK)},
             "responses": _responses((200, "What was stored.", refs["FeedbackResponseserialization"]),
-                                    [400, 401, 404, 405, 413, 415, 500, 503]),
+                                    [400, 401, 404, 405, 413, 415, 429, 500, 503]),
         }},
         "/healthz": {"get": {
             "operationId": "health", "tags": ["Operations"],

@@ -92,6 +92,20 @@ class ServiceSettings:
         "CDS_WORKERS", positive_int, 2,
         "Number of gunicorn worker processes (deploy/gunicorn.conf.py); `make run WORKERS=n` sets it.",
     )
+    worker_threads: int = setting(
+        "CDS_WORKER_THREADS", positive_int, 4,
+        "Threads per worker that run complete requests (deploy/gunicorn.conf.py); reading requests needs none.",
+    )
+    worker_connections: int = setting(
+        "CDS_WORKER_CONNECTIONS", positive_int, 200,
+        "Most connections one worker holds open at once, slow or idle ones included; further ones wait in the "
+        "listen queue for a worker with room.",
+    )
+    read_buffer_bytes: int = setting(
+        "CDS_READ_BUFFER_BYTES", positive_int, 64_000_000,
+        "Most bytes of unfinished requests one worker holds while reading them; a request that would pass it "
+        "is answered 503 with Retry-After.",
+    )
     log_level: str = setting("CDS_LOG_LEVEL", _log_level, "INFO", "Log level of the JSON logs.")
     metrics_enabled: bool = setting(
         "CDS_METRICS", boolean, True, "Serve Prometheus metrics on /metrics.",

@@ -366,7 +366,7 @@ def report(figures: dict[str, Any], args: argparse.Namespace) -> list[str]:
     sizes = figures["body_bytes"]
     lines = [
         f"nxp2-cds load ({args.mode}): {figures['duration_s']} s, {figures['clients']} clients (wrk, "
-        f"{args.threads} threads, closed loop), gunicorn {figures['workers']} sync workers, "
+        f"{args.threads} threads, closed loop), gunicorn {figures['workers']} workers, "
         f"CDS_MODE=production, ES384 JWT per call, {backend_name()}",
         f"  calls: {figures['requests']} answered ({figures['small']} small {sizes['small'][0] // 1024}-"
         f"{sizes['small'][1] // 1024} KiB, {figures['large']} large {sizes['large'][1] // 1024} KiB with 500 "

@@ -21,3 +21,17 @@ def test_prefetch_templates_use_only_the_cds_hooks_query_subset(real_app: Flask)
     for template in service["prefetch"].values():
         assert "today()" not in template
         assert "{{context.patientId}}" in template
+
+
+def test_discovery_with_a_trailing_slash_is_served_and_its_preflight_passes(real_app: Flask) -> None:
+    """Issue 13 item 6b: a redirect would break the browser's preflight, so the document is served there too."""
+    client = real_app.test_client()
+    sandbox = "https://sandbox.cds-hooks.org"
+    preflight = client.options("/cds-services/", headers={
+        "Origin": sandbox, "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "authorization"})
+    assert preflight.status_code == 200
+    assert preflight.headers["Access-Control-Allow-Origin"] == sandbox
+    answer = client.get("/cds-services/", headers={"Origin": sandbox})
+    assert answer.status_code == 200
+    assert answer.headers["Access-Control-Allow-Origin"] == sandbox
+    assert answer.json == client.get("/cds-services").json

@@ -65,7 +65,7 @@ def test_every_cds_hooks_operation_documents_its_errors_as_operation_outcomes(do
     call = document["paths"]["/cds-services/{service_id}"]["post"]
     assert set(call["responses"]) == {"200", "503"} | ERROR_STATUSES
     feedback = document["paths"]["/cds-services/{service_id}/feedback"]["post"]
-    assert set(feedback["responses"]) == {"200", "503"} | ERROR_STATUSES - {"412"}
+    assert set(feedback["responses"]) == {"200", "429", "503"} | ERROR_STATUSES - {"412"}  # 429: unknown-card floods
     for path, item in document["paths"].items():
         for operation in item.values():
             if operation["tags"] == ["Evidence"]:
@@ -187,3 +187,14 @@ def test_a_production_app_serves_the_strict_variant(tmp_path: Path) -> None:
 
         body = orjson.loads(openapi().data)  # the view itself: a JWT check in front of it is not our subject
     assert body["paths"]["/cds-services"]["get"]["security"] == [{"cdsClientJwt": []}]
+
+
+def test_the_412_of_a_call_without_prefetch_or_fhir_server_is_described(document: dict[str, Any]) -> None:
+    prefetch = document["components"]["schemas"]["HookRequest"]["properties"]["prefetch"]
+    assert "without fhirServer the call ends in 412" in prefetch["description"]
+    assert "prefetch is null" in document["components"]["responses"]["PreconditionFailed"]["description"]
+
+
+def test_discovery_with_a_trailing_slash_is_documented_as_the_same_document(document: dict[str, Any]) -> None:
+    plain, slash = document["paths"]["/cds-services"]["get"], document["paths"]["/cds-services/"]["get"]
+    assert slash["responses"] == plain["responses"]

@@ -42,7 +42,8 @@ def test_killing_a_worker_fails_only_the_calls_it_had_in_flight(tmp_path: Path) 
     output, figures = load_run(tmp_path, "--mode", "kill", "--duration", "4")
     kill = figures["kill"]
     assert "SIGKILLed" in output and "failures only in flight: met" in output
-    assert kill["replaced_after_s"] is not None and kill["in_flight"] <= 1
+    # A threaded worker keeps its connections alive, so it may hold several of wrk's 8 (a sync worker held one).
+    assert kill["replaced_after_s"] is not None and 1 <= kill["in_flight"] <= 8
     assert figures["errors"] <= kill["in_flight"]
     assert figures["statuses"] == {"200": figures["requests"]}  # a failure is a broken connection, never an answer
     assert figures["requests"] > 0
