@@ -1,7 +1,7 @@
 """Build the set of trusted issuers and the `Verifier` from the settings; refuse unsafe combinations.
 
-Production refuses to start without a trusted issuer, with the public sandbox (its private key is
-public), or with an http jku. Each refusal is a SettingsError naming the variable. No Flask.
+Production refuses to start without an https CDS_PUBLIC_BASE_URL (unset, it is http://127.0.0.1:8080), without
+a trusted issuer, with the public sandbox (its private key is public), or with an http jku. Each refusal is a SettingsError naming the variable. No Flask.
 """
 
 from __future__ import annotations
@@ -66,6 +66,16 @@ def _sandbox(settings: Settings) -> TrustedIssuer:
     return TrustedIssuer(issuer=SANDBOX_ISSUER, keys=keys, jku=(SANDBOX_JKU,), fetch_jku=False)
 
 
+def _check_public_base_url(settings: Settings) -> None:
+    # Every JWT's aud must name this URL: left at its default, every call would fail with a 401 the operator
+    # cannot explain; over http, tokens and patient data would cross the network in clear.
+    if urlsplit(settings.public_base_url).scheme != "https":
+        raise SettingsError(
+            f"CDS_PUBLIC_BASE_URL={settings.public_base_url!r}: production mode needs the https URL the EHRs "
+            "call (set CDS_PUBLIC_BASE_URL; JWT aud is checked against it)"
+        )
+
+
 def trusted_issuers(settings: Settings, extra: Iterable[TrustedIssuer] = ()) -> dict[str, TrustedIssuer]:
     """Return issuer -> TrustedIssuer from CDS_JWT_ISSUERS, the sandbox (when enabled) and `extra`."""
     if not settings.development:
@@ -85,6 +95,8 @@ def trusted_issuers(settings: Settings, extra: Iterable[TrustedIssuer] = ()) -> 
             "CDS_JWT_ISSUERS: production mode needs at least one trusted issuer (see docs/security.md, "
             "'Registering an EHR'); CDS_MODE=development accepts calls without a JWT"
         )
+    if not settings.development:
+        _check_public_base_url(settings)
     return issuers
 
 
