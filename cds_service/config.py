@@ -401,6 +401,11 @@ class Settings:
     metrics_enabled: bool = _env_field(
         "CDS_METRICS", _boolean, True, "Serve Prometheus metrics on /metrics.",
     )
+    metrics_bind: str = _env_field(
+        "CDS_METRICS_BIND", _bind, "",
+        "HOST:PORT where gunicorn also listens to serve /metrics, and only /metrics (404 on the public port), "
+        "e.g. 0.0.0.0:9100 for Prometheus inside the cluster. Empty: /metrics on the public port.",
+    )
     database_url: str = _env_field(
         "CDS_DATABASE_URL", _database_url, "",
         "PostgreSQL URL (postgresql://user:password@host:5432/db) for feedback, the JWT replay cache and the "

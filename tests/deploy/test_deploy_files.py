@@ -155,7 +155,7 @@ def test_the_pod_runs_the_service_behind_its_proxy_locked_down() -> None:
     (bind,) = [e["value"] for e in cds["env"] if e["name"] == "CDS_BIND"]
     assert bind.startswith("127.0.0.1:")
     proxy_env = {e["name"]: e["value"] for e in proxy["env"]}
-    assert proxy_env["CDS_UPSTREAM"] == bind
+    assert proxy_env["NGINX_UPSTREAM"] == bind
     (http,) = [p for p in proxy["ports"] if p["name"] == "http"]
     assert str(http["containerPort"]) == proxy_env["NGINX_PORT"]
     assert cds["securityContext"] == LOCKED_DOWN
@@ -259,7 +259,7 @@ def test_the_compose_stack_runs_the_service_behind_its_proxy_on_postgres_beside_
     assert proxy["image"] == container("proxy")["image"]
     (template,) = proxy["volumes"]
     assert template.startswith("./k8s/nginx.conf.template:/etc/nginx/templates/")
-    assert proxy["environment"]["CDS_UPSTREAM"] == "cds:" + compose_environment("cds")["CDS_BIND"].rsplit(":", 1)[1]
+    assert proxy["environment"]["NGINX_UPSTREAM"] == "cds:" + compose_environment("cds")["CDS_BIND"].rsplit(":", 1)[1]
     assert "ports" not in services["cds"]  # reached through the proxy only
     for service in services.values():
         for port in service.get("ports", []):
