@@ -25,6 +25,8 @@ from cds_service.observability import mark_process_dead, prepare_multiprocess_di
 prepare_multiprocess_dir(_metrics_dir)
 
 bind = _settings.bind  # `make run` sets CDS_BIND from HOST and PORT
+if _settings.metrics_bind:  # a second socket; the app serves /metrics there and only there (docs/deploy.md)
+    bind = [_settings.bind, _settings.metrics_bind]
 workers = _settings.workers
 worker_class = "sync"
 timeout = 30

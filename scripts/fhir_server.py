@@ -30,8 +30,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.demo_fixtures import demo_patients, transaction_bundles  # noqa: E402
-from tests.support.fhir_server import FhirServer, FhirServerError  # noqa: E402
+from tests.support.demo_fixtures import demo_patients, transaction_bundles
+from tests.support.fhir_server import FhirServer, FhirServerError
 
 
 class LoadError(ValueError):

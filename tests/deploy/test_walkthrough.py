@@ -4,8 +4,9 @@ X-Request-Id finds.
 
 The shell blocks of the section "Walkthrough" run in order in one bash, in a scratch folder that holds
 links to the checkout's `.venv`, `deploy`, `scripts` and `fhir_fixtures`; the only change is the ports
-(8080 and 8090 become free ones; the test also points CDS_DATA_DIR at the scratch folder). A block whose paragraph says *runs until stopped* is started in the
-background, and the next block waits until its port answers, as a reader would wait for it.
+(8080 and 8090 become free ones; the test also points CDS_DATA_DIR at the scratch folder). A block whose
+paragraph says *runs until stopped* is started in the background, and the next block waits until its port
+answers, as a reader would wait for it.
 """
 
 from __future__ import annotations

@@ -58,7 +58,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 class FhirServer:
-    """One sekmet FHIR server (on 127.0.0.1 unless `host` says otherwise). Use `with FhirServer(token="t") as server:`."""
+    """One sekmet FHIR server, on 127.0.0.1 unless `host` says otherwise. `with FhirServer(token="t") as server:`."""
 
     def __init__(self, token: str | None = "test-token", port: int | None = None,
                  data_dir: Path | None = None, venv: Path = VENV, host: str = "127.0.0.1",
