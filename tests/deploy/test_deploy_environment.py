@@ -22,7 +22,7 @@ import pytest
 from cds_service.auth.demo import DEMO_ISSUER
 from cds_service.config import PROJECT_ROOT, Settings
 from cds_service.fhir_client.errors import FhirRefused
-from cds_service.fhir_client.policy import FhirPolicy
+from cds_service.hooks.prefetch import fhir_policy
 from tests.deploy.test_deploy_files import DEPLOY, load_all, manifest
 
 NXP2_CDS = Path(sys.executable).parent / "nxp2-cds"
@@ -42,13 +42,10 @@ def image_environment(dockerfile: Path = DEPLOY / "Dockerfile") -> tuple[dict[st
 
 
 def _on_this_machine(env: dict[str, str], folders: dict[str, Path]) -> dict[str, str]:
-    """Point the container's paths at local folders holding the same files (longest path first)."""
-    moved = {}
-    for name, value in env.items():
-        for inside in sorted(folders, key=len, reverse=True):
-            value = value.replace(inside, str(folders[inside]))
-        moved[name] = value
-    return moved
+    """Point the container's paths at local folders holding the same files (one pass, longest path first)."""
+    inside = "|".join(re.escape(path) for path in sorted(folders, key=len, reverse=True))
+    pattern = re.compile(rf"(?<![\w/.])({inside})(?=/|\"|$)")
+    return {name: pattern.sub(lambda match: str(folders[match.group(1)]), value) for name, value in env.items()}
 
 
 def kubernetes_environment(tmp_path: Path) -> tuple[dict[str, str], dict[str, str]]:
@@ -156,12 +153,12 @@ def test_the_compose_service_may_fetch_from_the_demo_fhir_server_on_the_stacks_n
     stack = load_all(DEPLOY / "compose.yaml")[0]
     (subnet,) = [c["subnet"] for c in stack["networks"]["default"]["ipam"]["config"]]
     assert env["CDS_FHIR_ALLOWED_NETWORKS"] == subnet
-    inside = FhirPolicy.from_settings(settings, resolver=lambda host, port: ["172.28.0.7"])
+    inside = fhir_policy(settings, resolver=lambda host, port: ["172.28.0.7"])
     # What the demo page sends (fhirServer, no fhirAuthorization), for the demo EHR and for a call without a JWT.
     for issuer in (DEMO_ISSUER, None):
         target = inside.check(settings.demo_fhir_url, issuer=issuer, tenant=None, with_token=False)
         assert target.address == "172.28.0.7"
-    outside = FhirPolicy.from_settings(settings, resolver=lambda host, port: ["10.1.2.3"])
+    outside = fhir_policy(settings, resolver=lambda host, port: ["10.1.2.3"])
     with pytest.raises(FhirRefused):  # control: another private network stays refused
         outside.check(settings.demo_fhir_url, issuer=DEMO_ISSUER, tenant=None, with_token=False)
 
