@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/fhir_server.py [--port 8090] [--token TOKEN | --no-token]
         [--load BUNDLE.json|FOLDER ...] [--demo] [--keep-dates] [--host 127.0.0.1] [--public-url URL]
+        [--ready-file PATH]
 
 Starts sekmet (installing it into .venv-fhir/ on first use), loads what `--load` names, prints the FHIR
 base URL to send as `fhirServer` and the bearer token the server accepts (to send as
@@ -83,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="a transaction or collection Bundle, or a folder of them (repeatable)")
     parser.add_argument("--demo", action="store_true", help="load what `make run` loads")
     parser.add_argument("--keep-dates", action="store_true", help="load collection Bundles with their own dates")
+    parser.add_argument("--ready-file", type=Path, help="file to create once everything is loaded (a health check)")
     args = parser.parse_args(argv)
     try:
         bundles = bundles_to_load(args.load, args.demo, None if args.keep_dates else datetime.now(UTC))
@@ -97,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
             for label, bundle in bundles:
                 response = server.load(bundle)
                 print(f"loaded {label}: {len(response.get('entry', []))} resources", flush=True)
+            if args.ready_file:
+                args.ready_file.touch()
             print(f"FHIR server ready: {server.base_url} (send it as fhirServer)", flush=True)
             if token:
                 print(f"It accepts only 'Authorization: Bearer {token}': send {token!r} as "
