@@ -1,7 +1,7 @@
 """The demo EHR in a real browser: Debian's chromium driven by Playwright against the `make run` stack.
 
 Each test opens a fixture patient, checks the cards the page shows (ids, indicator colours, summaries,
-urgency order) against tests/scenarios/cards_*.yaml, and for patients with cards accepts a suggestion and
+urgency order) against tests/golden/expectations.yaml, and for patients with cards accepts a suggestion and
 dismisses a card, then reads both feedback items back from the SQLite store. Each test leaves a
 screenshot in test-output/screenshots/ and the time from opening the chart to cards shown in
 test-output/demo-timings.json.
@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from tests.demo.conftest import RunningDev
+from tests.support.builders import catalogue, load_expectations
 from tests.support.demo_fixtures import COURSE_ID, course_bundle
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,16 +46,11 @@ CARD_CASES = [GI_ALARM, MAS, CANCER_SCREENING]
 TIMES_MS: dict[str, float] = {}
 
 def expected_cards(stem: str) -> tuple[dict[str, str], set[str]]:
-    """Return (card id -> indicator that must show, card ids that must not) from both scenario files."""
-    fires: dict[str, str] = {}
-    silent: set[str] = set()
-    for name in ("cards_a.yaml", "cards_b.yaml"):
-        scenarios = yaml.safe_load((ROOT / "tests" / "scenarios" / name).read_text(encoding="utf-8"))["scenarios"]
-        if stem in scenarios:
-            fires |= scenarios[stem]["fires"] or {}
-            silent |= set(scenarios[stem]["silent"] or ())
-    assert fires or silent, f"{stem} is in neither scenario file"
-    return fires, silent
+    """Return (card id -> indicator that must show, card ids that must not) from tests/golden/expectations.yaml."""
+    fires: dict[str, str] = load_expectations()["scenarios"][stem]["fires"]
+    service = catalogue().service("nxp2-myositis")
+    assert service is not None
+    return fires, set(service.rules) - set(fires)
 
 
 def summary_patterns(card_id: str) -> list[re.Pattern[str]]:
