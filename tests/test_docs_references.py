@@ -18,8 +18,9 @@ from cds_service.config import PROJECT_ROOT, Settings
 DOCS = [PROJECT_ROOT / "README.md", *sorted((PROJECT_ROOT / "docs").glob("*.md"))]
 SETTINGS = {f.metadata["env"] for f in fields(Settings)}
 # Top-level entries a doc may name as `entry/...`; made at run time, so not in the checkout: .venv,
-# .venv-fhir, var (CDS_DATA_DIR's default) and keys (what the walkthrough's `nxp2-cds keys` writes).
-RUNTIME = {".venv", ".venv-fhir", "var", "keys"}
+# .venv-fhir, var (CDS_DATA_DIR's default), keys (what the walkthrough's `nxp2-cds keys` writes) and
+# test-output (what the browser tests write).
+RUNTIME = {".venv", ".venv-fhir", "var", "keys", "test-output"}
 TOP_LEVEL = {p.name for p in PROJECT_ROOT.iterdir() if not p.name.startswith(".git")} | RUNTIME
 
 
