@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 WORKERS ?= 2
 
-.PHONY: run test lint docs bench clean postgres-server fhir-server chromium load load-kill wrk
+.PHONY: run test lint docs bench clean postgres-server fhir-server chromium load load-kill wrk nginx
 
 $(BIN)/activate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,17 +40,21 @@ $(FHIR_VENV)/.installed: $(FHIR_REQUIREMENTS)
 	$(FHIR_VENV)/bin/pip install -q -r $(FHIR_REQUIREMENTS)
 	touch $@
 
-# A local FHIR R4 server on 127.0.0.1:$(FHIR_PORT) for trying the service by hand (loads FHIR_LOAD if set).
+# A local FHIR R4 server on 127.0.0.1:$(FHIR_PORT) for trying the service by hand (docs/security.md): loads the
+# Bundles or folders in FHIR_LOAD (collection Bundles as `make run` loads them) and accepts only the bearer
+# token FHIR_TOKEN (`make fhir-server FHIR_TOKEN=` serves without authentication).
 FHIR_PORT ?= 8090
+FHIR_TOKEN ?= dev-token
 fhir-server: $(BIN)/activate $(FHIR_VENV)/.installed
-	$(BIN)/python scripts/fhir_server.py --port $(FHIR_PORT) $(if $(FHIR_LOAD),--load $(FHIR_LOAD))
+	$(BIN)/python scripts/fhir_server.py --port $(FHIR_PORT) $(if $(FHIR_TOKEN),--token $(FHIR_TOKEN),--no-token) \
+		$(foreach bundle,$(FHIR_LOAD),--load $(bundle))
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check cds_service tests scripts bench
 	$(BIN)/mypy cds_service
 	$(BIN)/lint-imports
 
-test: lint postgres-server chromium wrk $(FHIR_VENV)/.installed
+test: lint postgres-server chromium wrk nginx $(FHIR_VENV)/.installed
 	$(BIN)/pytest
 
 # The storage tests start a throw-away PostgreSQL server (tests/storage/pgserver.py) from these binaries;
@@ -91,6 +95,16 @@ wrk:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
 	else \
 		echo "wrk: the load run needs wrk: sudo apt-get install wrk"; exit 1; \
+	fi
+
+# nginx (Debian's nginx-light) runs the deploy files' reverse proxy in tests/deploy/test_proxy.py.
+nginx:
+	@if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "nginx: installing Debian's nginx-light for the proxy tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; \
+	else \
+		echo "nginx: the proxy tests need nginx: sudo apt-get install nginx-light"; exit 1; \
 	fi
 
 # The browser tests drive Debian's chromium through Playwright (never a browser Playwright downloads).

@@ -93,6 +93,7 @@ def create_app(
         origins=list(settings.effective_cors_origins),
         allow_headers=["Authorization", "Content-Type"],
         methods=["GET", "POST", "OPTIONS"],
+        expose_headers=[telemetry.REQUEST_ID_HEADER],  # a browser EHR can read it and quote it in a report
         supports_credentials=False,  # JWTs travel in Authorization, never cookies: no credentialed CORS
         max_age=600,
     )

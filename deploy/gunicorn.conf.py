@@ -26,6 +26,8 @@ from cds_service.observability import mark_process_dead, prepare_multiprocess_di
 prepare_multiprocess_dir(_metrics_dir)
 
 bind = _settings.bind  # `make run` sets CDS_BIND from HOST and PORT
+if _settings.metrics_bind:  # a second socket; the app serves /metrics there and only there (docs/deploy.md)
+    bind = [_settings.bind, _settings.metrics_bind]
 workers = _settings.workers
 # gunicorn's threaded worker, whose event loop also reads every request whole (cds_service/edge/worker.py):
 # a client sending slowly costs one of `worker_connections`, never a thread, and is answered 408 past

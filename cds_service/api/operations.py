@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, current_app
+from flask import Response, abort, current_app, request
 
 from cds_service.api import bp
 from cds_service.api.context import services
@@ -35,10 +35,29 @@ def readyz() -> Response:
     return _health(readiness(services()))
 
 
+def _metrics_port() -> str | None:
+    """The port of CDS_METRICS_BIND, when /metrics has a port of its own."""
+    bind: str = current_app.config["SETTINGS"].metrics_bind
+    return bind.rsplit(":", 1)[1] if bind else None
+
+
+def _on_metrics_port() -> bool:
+    # gunicorn sets SERVER_PORT from the listening socket, never from the client's Host header.
+    return request.environ.get("SERVER_PORT") == _metrics_port()
+
+
+@bp.before_app_request
+def metrics_port_serves_metrics_only() -> None:
+    """The metrics port (CDS_METRICS_BIND) answers /metrics and nothing else."""
+    if _metrics_port() is not None and _on_metrics_port() and request.path != "/metrics":
+        abort(404)
+
+
 @bp.get("/metrics")
 def metrics() -> Response:
-    """Expose the Prometheus metrics of all workers (404 when CDS_METRICS is off)."""
-    if not current_app.config["SETTINGS"].metrics_enabled:
+    """Expose the Prometheus metrics of all workers: 404 when CDS_METRICS is off, and on every port but
+    CDS_METRICS_BIND's when that is set (so the public port never shows them)."""
+    if not current_app.config["SETTINGS"].metrics_enabled or (_metrics_port() is not None and not _on_metrics_port()):
         abort(404)
     body, content_type = app_metrics().render()
     return Response(body, mimetype=None, content_type=content_type)

@@ -65,10 +65,16 @@ def authenticate() -> None:
 
 
 def _refuse(error: AuthError) -> NoReturn:
+    # One line an operator can match with what the integrator reports: the request id is also the
+    # response's X-Request-Id header. The client's 401 stays the same for every cause.
+    request_id = getattr(g, "request_id", "")
+    issuer, kid, tenant = error.issuer or "no iss", error.kid or "no kid", error.tenant or "no tenant"
+    context = ", ".join([f"request {request_id}", f"iss {issuer}", f"kid {kid}", tenant,
+                         *(f"{name} {value}" for name, value in error.details.items())])
     log.warning(
-        "authentication failed: %s", error.reason,
-        extra={"auth_reason": error.reason, "jwt_iss": error.issuer, "jwt_kid": error.kid,
-               "path": request.path, "method": request.method},
+        "authentication failed: %s (%s)", error.reason, context,
+        extra={"auth_reason": error.reason, "request_id": request_id, "jwt_iss": issuer, "jwt_kid": kid,
+               "jwt_tenant": tenant, "path": request.path, "method": request.method, **error.details},
     )
     raise Unauthorized("authentication failed")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from typing import Any
 
 from flask import Flask, Response, current_app, g, request
@@ -19,6 +20,7 @@ log = logging.getLogger("cds_service.request")
 UNMATCHED = "<unmatched>"  # 404/405 before routing: one label value, not one per probed path
 # Any token is a valid HTTP method: the others share one label, so a client cannot create series at will.
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+REQUEST_ID_HEADER = "X-Request-Id"
 ID_CHARS = 128  # ids come from the client: a UUID fits, a flood does not
 
 
@@ -29,6 +31,9 @@ def metrics() -> Metrics:
 
 def _start() -> None:
     g.started_at = time.perf_counter()
+    # Ours, never the client's: an integrator quotes it from the X-Request-Id header, the operator finds
+    # the log lines (the request line, and the reason of a 401) that carry it.
+    g.request_id = uuid.uuid4().hex
 
 
 def _finish(response: Response) -> Response:
@@ -44,7 +49,9 @@ def _finish(response: Response) -> Response:
     for outcome in getattr(g, "feedback_outcomes", ()):
         wired.feedback.labels(service, outcome).inc()
 
+    response.headers[REQUEST_ID_HEADER] = g.get("request_id", "")
     fields: dict[str, Any] = {
+        "request_id": g.get("request_id", ""),
         "route": route,
         "method": method,
         "status": response.status_code,

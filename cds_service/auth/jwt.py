@@ -8,6 +8,7 @@ reason is for the log only: it never holds the token.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -27,13 +28,18 @@ _CURVES = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}
 
 
 class AuthError(Exception):
-    """Authentication failed. `reason` and the claimed issuer/kid go to the log; the client sees 401 only."""
+    """Authentication failed. `reason`, the claimed issuer/kid/tenant and `details` go to the log; the client
+    sees 401 only. `details` holds what explains the failure to an operator (the `aud` received beside the
+    one expected, the clock skew and the server time), never the token."""
 
-    def __init__(self, reason: str, *, issuer: str | None = None, kid: str | None = None) -> None:
+    def __init__(self, reason: str, *, issuer: str | None = None, kid: str | None = None,
+                 tenant: str | None = None, details: Mapping[str, Any] | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.issuer = _clip(issuer)
         self.kid = _clip(kid)
+        self.tenant = _clip(tenant)
+        self.details = dict(details or {})
 
 
 def _clip(value: Any) -> str | None:
@@ -108,28 +114,46 @@ def _key(jwk: Mapping[str, Any], alg: str, issuer: str, kid: str) -> jwt.PyJWK:
         raise AuthError(f"the key {kid!r} cannot verify {alg}", issuer=issuer, kid=kid) from None
 
 
-def _number(claims: Mapping[str, Any], name: str) -> float:
+def _number(claims: Mapping[str, Any], name: str, kid: str) -> float:
     value = claims.get(name)
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise AuthError(f"JWT {name} is not a number", issuer=claims.get("iss"))
+        raise AuthError(f"JWT {name} is not a number", issuer=claims.get("iss"), kid=kid)
     return float(value)
 
 
-def _check_times(claims: Mapping[str, Any], policy: AuthPolicy, now: float) -> float:
+def _time_error(reason: str, claims: Mapping[str, Any], kid: str, skew_s: float, now: float) -> AuthError:
+    """A time check failed: say by how much, and what this server's clock read (the usual cause is skew)."""
+    return AuthError(
+        f"{reason} by {skew_s:.0f} s beyond the allowed skew", issuer=claims.get("iss"), kid=kid,
+        tenant=claims.get("tenant") if isinstance(claims.get("tenant"), str) else None,
+        details={"clock_skew_s": round(skew_s, 1), "server_time": datetime.fromtimestamp(now, UTC).isoformat()},
+    )
+
+
+def _check_times(claims: Mapping[str, Any], policy: AuthPolicy, now: float, kid: str) -> float:
     """Check exp, iat, nbf and the lifetime against `now`; return exp."""
-    exp, iat = _number(claims, "exp"), _number(claims, "iat")
+    exp, iat = _number(claims, "exp", kid), _number(claims, "iat", kid)
     issuer = claims.get("iss")
     if exp + policy.leeway_s <= now:
-        raise AuthError("JWT expired", issuer=issuer)
+        raise _time_error("JWT expired", claims, kid, now - exp - policy.leeway_s, now)
     if iat - policy.leeway_s > now:
-        raise AuthError("JWT iat is in the future", issuer=issuer)
-    if "nbf" in claims and _number(claims, "nbf") - policy.leeway_s > now:
-        raise AuthError("JWT not valid yet (nbf)", issuer=issuer)
+        raise _time_error("JWT iat is in the future", claims, kid, iat - policy.leeway_s - now, now)
+    if "nbf" in claims and (nbf := _number(claims, "nbf", kid)) - policy.leeway_s > now:
+        raise _time_error("JWT not valid yet (nbf)", claims, kid, nbf - policy.leeway_s - now, now)
     if exp <= iat:
-        raise AuthError("JWT exp is not after iat", issuer=issuer)
+        raise AuthError("JWT exp is not after iat", issuer=issuer, kid=kid)
     if exp - iat > policy.max_lifetime_s:
-        raise AuthError(f"JWT lifetime {exp - iat:.0f} s exceeds {policy.max_lifetime_s} s", issuer=issuer)
+        raise AuthError(f"JWT lifetime {exp - iat:.0f} s exceeds {policy.max_lifetime_s} s", issuer=issuer, kid=kid)
     return exp
+
+
+def _claimed_audience(token: str) -> str:
+    """The `aud` the token names (unverified, shortened), for the log line of an audience mismatch."""
+    try:
+        aud = jwt.decode(token, options={"verify_signature": False}).get("aud")
+    except jwt.PyJWTError:
+        return "unreadable"
+    return str(_clip(aud if isinstance(aud, str) else json.dumps(aud)))
 
 
 def verify_token(
@@ -175,20 +199,23 @@ def verify_token(
     except jwt.InvalidSignatureError:
         raise AuthError("JWT signature invalid", issuer=claimed_issuer, kid=kid) from None
     except jwt.InvalidAudienceError:
-        raise AuthError(f"JWT aud does not name {audience}", issuer=claimed_issuer, kid=kid) from None
+        received = _claimed_audience(token)
+        raise AuthError(f"JWT aud does not name {audience}", issuer=claimed_issuer, kid=kid,
+                        details={"aud_received": received, "aud_expected": audience}) from None
     except jwt.PyJWTError as error:
         raise AuthError(f"JWT refused: {_clip(error)}", issuer=claimed_issuer, kid=kid) from None
-    exp = _check_times(claims, policy, now.timestamp())
+    exp = _check_times(claims, policy, now.timestamp(), kid)
     jti, tenant = claims["jti"], claims.get("tenant")
     if not isinstance(jti, str) or not jti or len(jti) > MAX_CLAIM_CHARS:
         raise AuthError("JWT jti malformed", issuer=claimed_issuer, kid=kid)
     if tenant is not None and (not isinstance(tenant, str) or not tenant or len(tenant) > MAX_CLAIM_CHARS):
         raise AuthError("JWT tenant malformed", issuer=claimed_issuer, kid=kid)
     if issuer.tenants is not None and tenant not in issuer.tenants:
-        raise AuthError(f"JWT tenant {_clip(tenant)!r} not allowed for this iss", issuer=claimed_issuer, kid=kid)
+        raise AuthError(f"JWT tenant {_clip(tenant)!r} not allowed for this iss", issuer=claimed_issuer, kid=kid,
+                        tenant=tenant)
     expires_at = datetime.fromtimestamp(exp + policy.leeway_s, UTC)
     if not replay.remember(jti, issuer.issuer, expires_at):
-        raise AuthError("JWT jti replayed", issuer=claimed_issuer, kid=kid)
+        raise AuthError("JWT jti replayed", issuer=claimed_issuer, kid=kid, tenant=tenant)
     return VerifiedToken(issuer=issuer.issuer, tenant=tenant, jti=jti, expires_at=expires_at)
 
 

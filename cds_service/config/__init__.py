@@ -22,7 +22,7 @@ from cds_service.config.auth import ASYMMETRIC_ALGORITHMS, AuthSettings, IssuerC
 from cds_service.config.declare import PROJECT_ROOT, SettingsError
 from cds_service.config.fhir import FhirSettings, ServerGrant
 from cds_service.config.limits import RequestLimits
-from cds_service.config.service import DEV_CORS_ORIGINS, ServiceSettings
+from cds_service.config.service import DEV_CORS_ORIGINS, ServiceSettings, check_public_url, check_service
 from cds_service.config.storage import StorageSettings, redact_url
 
 __all__ = [
@@ -45,13 +45,16 @@ class Settings(StorageSettings, FhirSettings, AuthSettings, RequestLimits, Servi
     """
 
     def __post_init__(self) -> None:
+        check_service(self)
         check_auth(self, self.development)
         if not self.development and self.demo_fhir_url:
             raise SettingsError("CDS_DEMO_FHIR_URL: the demo EHR exists in development mode only")
 
     def check_startup(self) -> None:
-        """Raise SettingsError if this process cannot serve: production without a trusted issuer."""
+        """Raise SettingsError if this process cannot serve: production without a trusted issuer, or without
+        the https URL the EHRs call."""
         check_has_issuer(self, self.development)
+        check_public_url(self)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -6,9 +6,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
+from urllib.parse import urlsplit
 
 from cds_service.config.declare import (
     PROJECT_ROOT,
+    SettingsError,
     base_url,
     boolean,
     directory,
@@ -110,6 +112,11 @@ class ServiceSettings:
     metrics_enabled: bool = setting(
         "CDS_METRICS", boolean, True, "Serve Prometheus metrics on /metrics.",
     )
+    metrics_bind: str = setting(
+        "CDS_METRICS_BIND", _bind, "",
+        "HOST:PORT where gunicorn also listens to serve /metrics, and only /metrics (404 on the public port), "
+        "e.g. 0.0.0.0:9100 for Prometheus inside the cluster. Empty: /metrics on the public port.",
+    )
     cors_origins: tuple[str, ...] = setting(
         "CDS_CORS_ORIGINS", _cors_origins, (),
         "Comma-separated browser origins (scheme://host[:port]) or anchored patterns (^...$) allowed by "
@@ -135,3 +142,29 @@ class ServiceSettings:
     def metrics_dir(self) -> Path:
         """Where gunicorn workers share their Prometheus counters (multiprocess mode)."""
         return self.data_dir / "prometheus"
+
+
+def check_service(service: ServiceSettings) -> None:
+    """Refuse a metrics port that is the public port (it would serve only /metrics there).
+
+    Raises:
+        SettingsError: naming the variable.
+    """
+    if service.metrics_bind and service.metrics_bind.rsplit(":", 1)[1] == service.bind.rsplit(":", 1)[1]:
+        raise SettingsError(f"CDS_METRICS_BIND={service.metrics_bind!r}: must be another port than CDS_BIND's")
+
+
+def check_public_url(service: ServiceSettings) -> None:
+    """Production: every JWT's aud must name the https URL the EHRs call.
+
+    Left unset it is http://127.0.0.1:8080 and every call fails with a 401 the operator cannot explain; over
+    http, tokens and patient data would cross the network in clear.
+
+    Raises:
+        SettingsError: production mode without an https CDS_PUBLIC_BASE_URL.
+    """
+    if not service.development and urlsplit(service.public_base_url).scheme != "https":
+        raise SettingsError(
+            f"CDS_PUBLIC_BASE_URL={service.public_base_url!r}: production mode needs the https URL the EHRs call "
+            "(set CDS_PUBLIC_BASE_URL; JWT aud is checked against it)"
+        )

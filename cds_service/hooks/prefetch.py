@@ -97,7 +97,9 @@ class FhirAccess:
         target = self.policy.check(
             request.fhirServer, issuer=caller.issuer, tenant=caller.tenant, with_token=token is not None
         )
-        return FhirClient(target, token, self.limits, pool_size=self.workers)
+        # One connection per thread of the fetch pool (`workers` + 1, see _run_fetches): a smaller pool makes
+        # urllib3 discard connections with a "Connection pool is full" warning on every call.
+        return FhirClient(target, token, self.limits, pool_size=self.workers + 1)
 
 
 def check_templates(service_id: str, templates: Mapping[str, str]) -> None:

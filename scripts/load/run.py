@@ -50,6 +50,9 @@ from procstat import (  # noqa: E402
 from tokens import TestIssuer, sign_pool  # noqa: E402
 
 SERVICE_PATH = "/cds-services/nxp2-myositis"
+# Production needs an https public URL; the load runs over loopback http, as behind a TLS proxy, and each
+# JWT names this URL as aud.
+PUBLIC_BASE_URL = "https://nxp2-cds.load.invalid"
 P99_TARGET_MS = 100.0
 FLAT_MEMORY_PERCENT = 5.0  # last-minute mean RSS at most this much above the first minute's
 MAX_TOKEN_LIFETIME_S = 3600  # CDS_JWT_MAX_LIFETIME_S default
@@ -125,7 +128,7 @@ def start_gunicorn(run: Run) -> Gunicorn:
     env.update({
         "CDS_MODE": "production",
         "CDS_JWT_ISSUERS": run.issuer.issuers_setting(),
-        "CDS_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "CDS_PUBLIC_BASE_URL": PUBLIC_BASE_URL,
         "CDS_DATA_DIR": str(data),
         "CDS_WORKERS": str(run.args.workers),
     })
@@ -234,7 +237,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     run.issuer = TestIssuer.create(workdir)
     write_bodies(run)
     server = start_gunicorn(run)
-    audience = f"http://127.0.0.1:{server.port}{SERVICE_PATH}"
+    audience = f"{PUBLIC_BASE_URL}{SERVICE_PATH}"
     lifetime = token_lifetime(args)
     try:
         warm_tokens = sign_pool(run.issuer, audience, 1000 * args.warmup, lifetime)

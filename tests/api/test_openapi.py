@@ -181,7 +181,8 @@ def test_the_jwt_is_optional_only_in_development(test_app: Flask, document: dict
 def test_a_production_app_serves_the_strict_variant(tmp_path: Path) -> None:
     issuers = make_trust(tmp_path).issuers()  # production refuses to start without a trusted issuer
     app = create_app(settings_for(tmp_path, mode="production", catalogue_dir=TESTS / "catalogue_for_tests",
-                                  jwt_issuers=issuers), registry=TEST_REGISTRY)
+                                  jwt_issuers=issuers, public_base_url="https://cds.example.org"),
+                     registry=TEST_REGISTRY)
     with app.test_request_context():
         from cds_service.api.operations import openapi
 

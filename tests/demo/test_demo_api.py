@@ -34,6 +34,7 @@ DEMO_ROUTES = [
 def production_settings(tmp_path: Path, **overrides: Any) -> Settings:
     jwks = write_jwks(tmp_path / "ehr-jwks.json", ec_key())
     values: dict[str, Any] = {"mode": "production", "data_dir": tmp_path / "var",
+                              "public_base_url": "https://cds.example.org",  # production needs https
                               "jwt_issuers": (IssuerConfig(ISSUER, jwks_file=jwks),)} | overrides
     return Settings(**values)
 

@@ -31,9 +31,10 @@ def load_all(path: Path) -> list[dict[str, Any]]:
     return [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
 
 
-def manifest(kind: str) -> dict[str, Any]:
-    found = [doc for path in MANIFESTS for doc in load_all(path) if doc["kind"] == kind]
-    assert len(found) == 1, kind
+def manifest(kind: str, name: str = "nxp2-cds") -> dict[str, Any]:
+    found = [doc for path in MANIFESTS for doc in load_all(path)
+             if doc["kind"] == kind and doc["metadata"]["name"] == name]
+    assert len(found) == 1, (kind, name)
     return found[0]
 
 
@@ -56,8 +57,9 @@ def test_compose_matches_the_compose_specification() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_hadolint_passes() -> None:
-    result = run("hadolint", DEPLOY / "Dockerfile")
+@pytest.mark.parametrize("dockerfile", ["Dockerfile", "Dockerfile.fhir"])
+def test_hadolint_passes(dockerfile: str) -> None:
+    result = run("hadolint", DEPLOY / dockerfile)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -86,8 +88,9 @@ def test_each_validator_rejects_a_broken_file(tmp_path: Path) -> None:
 DOCKERFILE = (DEPLOY / "Dockerfile").read_text()
 
 
-def instructions(name: str) -> list[str]:
-    return [line.split(None, 1)[1] for line in DOCKERFILE.splitlines() if line.startswith(f"{name} ")]
+def instructions(name: str, text: str = DOCKERFILE) -> list[str]:
+    joined = re.sub(r"\\\n\s*", " ", text)  # continuation lines
+    return [line.split(None, 1)[1] for line in joined.splitlines() if line.startswith(f"{name} ")]
 
 
 def test_the_image_is_slim_python_3_11_running_as_a_non_root_uid() -> None:
@@ -109,10 +112,11 @@ def test_the_image_installs_the_package_and_its_catalogue_and_runs_gunicorn() ->
     assert check.endswith('CMD ["python", "/app/healthcheck.py"]')
 
 
-def test_every_file_the_image_copies_exists_and_is_in_the_build_context() -> None:
-    ignore = (DEPLOY / "Dockerfile.dockerignore").read_text().splitlines()
+@pytest.mark.parametrize("dockerfile", ["Dockerfile", "Dockerfile.fhir"])
+def test_every_file_the_image_copies_exists_and_is_in_the_build_context(dockerfile: str) -> None:
+    ignore = (DEPLOY / f"{dockerfile}.dockerignore").read_text().splitlines()
     included = {line[1:] for line in ignore if line.startswith("!")}
-    for copy in instructions("COPY"):
+    for copy in instructions("COPY", (DEPLOY / dockerfile).read_text()):
         if copy.startswith("--from="):
             continue
         for source in copy.split()[:-1]:
@@ -125,24 +129,61 @@ def test_every_file_the_image_copies_exists_and_is_in_the_build_context() -> Non
 def test_kustomization_lists_every_manifest() -> None:
     kustomization = load_all(K8S / "kustomization.yaml")[0]
     assert sorted(kustomization["resources"]) == sorted(p.name for p in MANIFESTS)
+    for generator in kustomization["configMapGenerator"]:
+        for file in generator["files"]:
+            assert (K8S / file).exists(), file
 
 
-def test_the_deployment_probes_healthz_and_runs_locked_down() -> None:
-    pod = manifest("Deployment")["spec"]["template"]["spec"]
-    (container,) = pod["containers"]
-    for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
-        assert container[probe]["httpGet"] == {"path": "/healthz", "port": "http"}, probe
-    assert container["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
+def pod_spec() -> dict[str, Any]:
+    spec: dict[str, Any] = manifest("Deployment")["spec"]["template"]["spec"]
+    return spec
+
+
+def container(name: str) -> dict[str, Any]:
+    (found,) = [c for c in pod_spec()["containers"] if c["name"] == name]
+    return found
+
+
+LOCKED_DOWN = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "privileged": False,
+               "capabilities": {"drop": ["ALL"]}}
+
+
+def test_the_pod_runs_the_service_behind_its_proxy_locked_down() -> None:
+    pod, cds, proxy = pod_spec(), container("cds"), container("proxy")
     assert pod["securityContext"]["runAsNonRoot"] is True
-    assert container["securityContext"] == {
-        "allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "privileged": False,
-        "capabilities": {"drop": ["ALL"]},
-    }
-    assert set(container["resources"]["requests"]) == {"cpu", "memory"}
-    assert "memory" in container["resources"]["limits"]
-    # A read-only root file system: gunicorn's heartbeat files and CDS_DATA_DIR need writable mounts.
-    mounts = {m["mountPath"] for m in container["volumeMounts"]}
-    assert {"/tmp", manifest("ConfigMap")["data"]["CDS_DATA_DIR"]} <= mounts
+    # gunicorn listens on the pod's loopback: every request from outside passes the proxy first.
+    (bind,) = [e["value"] for e in cds["env"] if e["name"] == "CDS_BIND"]
+    assert bind.startswith("127.0.0.1:")
+    proxy_env = {e["name"]: e["value"] for e in proxy["env"]}
+    assert proxy_env["NGINX_UPSTREAM"] == bind
+    (http,) = [p for p in proxy["ports"] if p["name"] == "http"]
+    assert str(http["containerPort"]) == proxy_env["NGINX_PORT"]
+    assert cds["securityContext"] == LOCKED_DOWN
+    assert {k: v for k, v in proxy["securityContext"].items() if k in LOCKED_DOWN} == LOCKED_DOWN
+    for each in (cds, proxy):
+        assert set(each["resources"]["requests"]) == {"cpu", "memory"}
+        assert "memory" in each["resources"]["limits"]
+    # A read-only root file system: gunicorn's heartbeat files and CDS_DATA_DIR need writable mounts, nginx
+    # its rendered configuration and /tmp.
+    assert {"/tmp", manifest("ConfigMap")["data"]["CDS_DATA_DIR"]} <= {m["mountPath"] for m in cds["volumeMounts"]}
+    assert {"/tmp", "/etc/nginx/conf.d"} <= {m["mountPath"] for m in proxy["volumeMounts"]}
+
+
+def test_liveness_is_healthz_and_readiness_is_readyz() -> None:
+    proxy = container("proxy")
+    assert proxy["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert proxy["startupProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert proxy["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+
+
+def test_metrics_stay_off_the_public_port() -> None:
+    config = manifest("ConfigMap")["data"]
+    metrics_port = int(config["CDS_METRICS_BIND"].rsplit(":", 1)[1])
+    assert [p["containerPort"] for p in container("cds")["ports"]] == [metrics_port]
+    annotations = manifest("Deployment")["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/port"] == str(metrics_port)
+    assert [p["targetPort"] for p in manifest("Service")["spec"]["ports"]] == ["http"]  # the proxy only
+    assert "location = /metrics {\n        return 404;" in (K8S / "nginx.conf.template").read_text()
 
 
 def test_the_objects_refer_to_each_other() -> None:
@@ -156,10 +197,17 @@ def test_the_objects_refer_to_each_other() -> None:
     assert (target["kind"], target["name"]) == ("Deployment", deployment["metadata"]["name"])
     hpa_min = manifest("HorizontalPodAutoscaler")["spec"]["minReplicas"]
     assert manifest("PodDisruptionBudget")["spec"]["minAvailable"] < hpa_min  # a drain can always evict one
-    sources = deployment["spec"]["template"]["spec"]["containers"][0]["envFrom"]
+    sources = container("cds")["envFrom"]
     assert {s.get("configMapRef", s.get("secretRef"))["name"] for s in sources} == {
         manifest("ConfigMap")["metadata"]["name"], manifest("Secret")["metadata"]["name"],
     }
+    generated = {g["name"] for g in load_all(K8S / "kustomization.yaml")[0]["configMapGenerator"]}
+    for volume in pod_spec()["volumes"]:
+        if "configMap" in volume:
+            name = volume["configMap"]["name"]
+            assert name in generated or manifest("ConfigMap", name), name
+    mounts = {m["name"] for c in pod_spec()["containers"] for m in c["volumeMounts"]}
+    assert mounts == {v["name"] for v in pod_spec()["volumes"]}
 
 
 def test_the_secret_holds_placeholders_only() -> None:
@@ -199,13 +247,20 @@ def test_production_settings_in_kubernetes() -> None:
     assert manifest("Secret")["stringData"]["CDS_DATABASE_URL"].startswith("postgresql://")
 
 
-def test_the_compose_stack_runs_the_service_on_postgres_beside_the_demo_fhir_server() -> None:
+def test_the_compose_stack_runs_the_service_behind_its_proxy_on_postgres_beside_the_demo_fhir_server() -> None:
     services = load_all(DEPLOY / "compose.yaml")[0]["services"]
-    assert set(services) == {"cds", "postgres", "fhir"}
-    assert services["cds"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert set(services) == {"proxy", "cds", "postgres", "fhir"}
+    assert services["cds"]["depends_on"] == {"postgres": {"condition": "service_healthy"},
+                                             "fhir": {"condition": "service_healthy"}}
     assert "@postgres:5432/" in compose_environment("cds")["CDS_DATABASE_URL"]
-    assert services["fhir"]["image"].startswith("python:3.11")
-    assert "sekmet-fhir==0.1.1" in " ".join(services["fhir"]["command"])
+    assert services["fhir"]["build"]["dockerfile"] == "deploy/Dockerfile.fhir"
+    # The same proxy configuration as the Kubernetes sidecar, in front of the service's port.
+    proxy = services["proxy"]
+    assert proxy["image"] == container("proxy")["image"]
+    (template,) = proxy["volumes"]
+    assert template.startswith("./k8s/nginx.conf.template:/etc/nginx/templates/")
+    assert proxy["environment"]["NGINX_UPSTREAM"] == "cds:" + compose_environment("cds")["CDS_BIND"].rsplit(":", 1)[1]
+    assert "ports" not in services["cds"]  # reached through the proxy only
     for service in services.values():
         for port in service.get("ports", []):
             assert port.startswith("127.0.0.1:"), port  # published on the host's loopback only

@@ -58,14 +58,18 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 class FhirServer:
-    """One sekmet FHIR server on 127.0.0.1. Use `with FhirServer(token="t") as server:`."""
+    """One sekmet FHIR server, on 127.0.0.1 unless `host` says otherwise. `with FhirServer(token="t") as server:`."""
 
     def __init__(self, token: str | None = "test-token", port: int | None = None,
-                 data_dir: Path | None = None, venv: Path = VENV) -> None:
+                 data_dir: Path | None = None, venv: Path = VENV, host: str = "127.0.0.1",
+                 public_base_url: str | None = None) -> None:
         self.token = token
-        self.host = "127.0.0.1"
+        self.host = host
         self.port = port or free_port(self.host)
-        self.base_url = f"http://{self.host}:{self.port}/fhir"
+        # The URL clients use (sekmet builds its paging links from it); in a container it names the service
+        # (http://fhir:8090/fhir), while loading and the readiness check go to the local address.
+        self.base_url = public_base_url or f"http://{self.host}:{self.port}/fhir"
+        self.local_url = f"http://127.0.0.1:{self.port}/fhir"
         self._venv = venv
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._data_dir = data_dir
@@ -109,7 +113,7 @@ class FhirServer:
             if self._process is not None and self._process.poll() is not None:
                 raise FhirServerError(f"the FHIR server exited at start:\n{self.log_tail()}")
             try:
-                with _OPENER.open(f"{self.base_url}/metadata", timeout=2) as response:
+                with _OPENER.open(f"{self.local_url}/metadata", timeout=2) as response:
                     if response.status == 200:
                         return
             except (urllib.error.URLError, OSError):
@@ -128,7 +132,7 @@ class FhirServer:
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         data = json.dumps(body).encode() if body is not None else None
-        url = path if path.startswith("http") else f"{self.base_url}/{path.lstrip('/')}"
+        url = path if path.startswith("http") else f"{self.local_url}/{path.lstrip('/')}"
         request = urllib.request.Request(url, data=data, headers=headers, method=method)
         try:
             with _OPENER.open(request, timeout=30) as response:
@@ -138,7 +142,7 @@ class FhirServer:
 
     def load(self, bundle: dict[str, Any]) -> dict[str, Any]:
         """POST a transaction Bundle; return the transaction-response, or raise if any entry failed."""
-        status, response = self.request("POST", self.base_url, bundle)
+        status, response = self.request("POST", self.local_url, bundle)
         if status != 200 or not isinstance(response, dict):
             raise FhirServerError(f"loading the bundle failed ({status}): {json.dumps(response)[:2000]}")
         failed = [e for e in response.get("entry", []) if not e.get("response", {}).get("status", "").startswith("2")]
