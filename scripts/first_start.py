@@ -26,6 +26,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -52,6 +53,15 @@ def get_json(url: str) -> tuple[int, object]:
         return 0, None
 
 
+def _copy_timed(make: subprocess.Popen[bytes], log_path: Path, started: float) -> None:
+    """Write each line make prints to the log, after the seconds since `make run` started."""
+    assert make.stdout is not None
+    with log_path.open("w") as log:
+        for line in make.stdout:
+            log.write(f"{time.monotonic() - started:6.1f} s  {line.decode(errors='replace')}")
+            log.flush()
+
+
 def fresh_env(tmp: Path) -> dict[str, str]:
     """The caller's environment with empty package caches and no settings of ours."""
     cache = tmp / "empty-cache"
@@ -71,14 +81,15 @@ def measure(repo: Path, ref: str, keep: bool, timeout_s: float) -> int:
                             capture_output=True, text=True).stdout.strip()
     port, fhir_port = free_port(), free_port()
     log_path = tmp / "make-run.log"
+    log_path.touch()
     print(f"first-start: make run in {clone} (ref {commit}), PORT={port} FHIR_PORT={fhir_port}, "
           f"log {log_path}", flush=True)
     started = time.monotonic()
-    with log_path.open("wb") as log:
-        # Our own session, so the stop below reaches only what this run started.
-        make = subprocess.Popen(["make", "run", f"PORT={port}", f"FHIR_PORT={fhir_port}", "UV=.uv/bin/uv"],
-                                cwd=clone, env=fresh_env(tmp), stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+    # Our own session, so the stop below reaches only what this run started.
+    make = subprocess.Popen(["make", "run", f"PORT={port}", f"FHIR_PORT={fhir_port}", "UV=.uv/bin/uv"],
+                            cwd=clone, env=fresh_env(tmp), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    threading.Thread(target=_copy_timed, args=(make, log_path, started), daemon=True).start()
     base = f"http://127.0.0.1:{port}"
     discovery = patients = None
     try:
@@ -99,7 +110,8 @@ def measure(repo: Path, ref: str, keep: bool, timeout_s: float) -> int:
                 os.killpg(make.pid, signal.SIGKILL)
                 make.wait()
         with_load = os.getloadavg()[0]
-    print(log_path.read_text(errors="replace")[-3000:] if discovery is None else "", end="")
+    lines = log_path.read_text(errors="replace").splitlines()
+    print("\n".join(line for line in lines if '"level"' not in line)[-6000:])  # the steps, not gunicorn's JSON
     print(f"first-start: service answered discovery after {_fmt(discovery)}; demo patients loaded after "
           f"{_fmt(patients)} (ref {commit}, load average {with_load:.1f} on {os.cpu_count()} cores)", flush=True)
     if keep:

@@ -148,7 +148,7 @@ class DemoFhir(threading.Thread):
             self.status.write("installing", "Installing the demo FHIR server (first run only)")
         self.server = FhirServer(token=None, port=self.port)
         self.status.write("starting", "Starting the demo FHIR server")
-        self.server.start()
+        self.server.start(timeout_s=180)  # generous: a loaded 2-core machine starts it slowly
         if self.stopping.is_set():
             return
         _say(f"demo FHIR server up on {self.server.base_url}; loading the fixture patients into it")
@@ -262,6 +262,8 @@ def _serve(env: dict[str, str], demo: DemoFhir | None) -> int:
     for signum in STOP_SIGNALS:
         signal.signal(signum, on_signal)
     watch_make(stop)
+    if demo is not None:
+        demo.start()  # its install (first run) and start overlap gunicorn's
     _say("printing the settings, then starting gunicorn")
     # Our own executables from this virtual environment, no shell: S603 does not apply.
     banner = subprocess.run([str(BIN / "nxp2-cds"), "settings"], env=env, check=False)  # noqa: S603
@@ -272,8 +274,9 @@ def _serve(env: dict[str, str], demo: DemoFhir | None) -> int:
         env=env, cwd=ROOT, preexec_fn=die_with_parent,  # gunicorn must not outlive us
     )
     _say(f"service: {env['CDS_PUBLIC_BASE_URL']}/cds-services (discovery); Ctrl-C stops everything")
+    if gunicorn is not None and stop_reason:
+        gunicorn.send_signal(signal.SIGTERM)  # a signal came while it was being started
     if demo is not None:
-        demo.start()
         _say(f"demo EHR: {env['CDS_PUBLIC_BASE_URL']}/demo (patients appear once the demo FHIR server is loaded)")
     while True:
         with contextlib.suppress(InterruptedError):
