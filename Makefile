@@ -95,7 +95,7 @@ chromium:
 wrk:
 	@sh scripts/system_packages.sh wrk
 
-# Regenerate the README settings table and deploy/.env.example from the Settings in cds_service/config.py.
+# Regenerate the README settings table and deploy/.env.example from the Settings in cds_service/config/ (one module per group).
 docs: $(BIN)/activate
 	$(BIN)/nxp2-cds docs
 
