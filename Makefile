@@ -25,7 +25,7 @@ export UV_PYTHON_DOWNLOADS := never
 
 $(UV_HOME)/bin/uv:
 	$(SAY) "installing uv (PyPI's fast pip-compatible installer) into $(UV_HOME)/ with pip, once"
-	@$(PYTHON) -m pip install -q --disable-pip-version-check --target $(UV_HOME) 'uv>=0.9,<1'
+	@$(PYTHON) -m pip install -q --disable-pip-version-check --root-user-action=ignore --target $(UV_HOME) 'uv>=0.9,<1'
 
 # --inexact: `make run` after `make test` keeps the test tools. If pyproject.toml changed without uv.lock, uv
 # resolves again and rewrites uv.lock; the line after says so.

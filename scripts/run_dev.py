@@ -143,8 +143,8 @@ class DemoFhir(threading.Thread):
         from tests.support.demo_fixtures import demo_patients, transaction_bundles
 
         if not is_installed():
-            _say("installing the demo FHIR server (sekmet-fhir) into .venv-fhir/, first run only; the service "
-                 "already answers, /demo says 'loading patients' meanwhile")
+            _say("installing the demo FHIR server (sekmet-fhir) into .venv-fhir/, first run only, while the "
+                 "service starts; /demo says 'loading patients' until it is loaded")
             self.status.write("installing", "Installing the demo FHIR server (first run only)")
         self.server = FhirServer(token=None, port=self.port)
         self.status.write("starting", "Starting the demo FHIR server")
@@ -264,17 +264,16 @@ def _serve(env: dict[str, str], demo: DemoFhir | None) -> int:
     watch_make(stop)
     if demo is not None:
         demo.start()  # its install (first run) and start overlap gunicorn's
-    _say("printing the settings, then starting gunicorn")
-    # Our own executables from this virtual environment, no shell: S603 does not apply.
-    banner = subprocess.run([str(BIN / "nxp2-cds"), "settings"], env=env, check=False)  # noqa: S603
-    if banner.returncode != 0 or stop_reason:
-        return banner.returncode
+    _say("starting gunicorn, and printing the settings it starts with")
+    # Our own executables from this virtual environment, no shell: S603 does not apply. gunicorn first: the
+    # banner's imports then overlap its start; a bad setting stops both, each saying which.
     gunicorn = subprocess.Popen(  # noqa: S603
         [str(BIN / "gunicorn"), "--config", str(ROOT / "deploy" / "gunicorn.conf.py"), "cds_service.wsgi:app"],
         env=env, cwd=ROOT, preexec_fn=die_with_parent,  # gunicorn must not outlive us
     )
-    _say(f"service: {env['CDS_PUBLIC_BASE_URL']}/cds-services (discovery); Ctrl-C stops everything")
-    if gunicorn is not None and stop_reason:
+    subprocess.run([str(BIN / "nxp2-cds"), "settings"], env=env, check=False)  # noqa: S603
+    _say(f"discovery will answer at {env['CDS_PUBLIC_BASE_URL']}/cds-services; Ctrl-C stops everything")
+    if stop_reason:
         gunicorn.send_signal(signal.SIGTERM)  # a signal came while it was being started
     if demo is not None:
         _say(f"demo EHR: {env['CDS_PUBLIC_BASE_URL']}/demo (patients appear once the demo FHIR server is loaded)")
