@@ -184,6 +184,6 @@ def install(app: Flask, settings: Settings) -> None:
     if not settings.development:
         return
     app.register_blueprint(bp)
-    app.add_url_rule("/", "root", root, methods=["GET"])
+    app.add_url_rule("/", "demo.root", root, methods=["GET"])  # "demo.": development-only, like /demo
     log.warning("DEVELOPMENT MODE: the demo EHR is served at /demo (demo FHIR server: %s)",
                 settings.demo_fhir_url or "none")
