@@ -44,7 +44,7 @@ def clean_env(**values: str) -> dict[str, str]:
 
 def make_run(port: int, env: dict[str, str]) -> subprocess.Popen[str]:
     command = ["make", "--no-print-directory", "-o", f"{BIN}/activate", "run",
-               f"BIN={BIN}", "HOST=127.0.0.1", f"PORT={port}", "WORKERS=2"]
+               f"BIN={BIN}", "HOST=127.0.0.1", f"PORT={port}", f"FHIR_PORT={free_port()}", "WORKERS=2"]
     return subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True)
 
