@@ -27,7 +27,7 @@ from cds_service.protocol import ServiceDefinition
 from cds_service.tools.hook_request import build_request
 
 BIN = Path(sys.executable).parent
-START_TIMEOUT_S = 30
+START_TIMEOUT_S = 120  # a bound against hanging, not a speed target: a loaded 2-core machine is slow
 
 
 def free_port() -> int:
