@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import orjson
@@ -62,8 +63,15 @@ def _request(args: argparse.Namespace) -> int:
     try:
         catalogue = load_catalogue(Settings.from_env().catalogue_dir, REGISTRY)
         bundle = orjson.loads(Path(args.bundle).read_bytes())
-    except (SettingsError, CatalogueError, OSError, orjson.JSONDecodeError) as error:
+        as_of = _instant(args.now)
+    except (SettingsError, CatalogueError, OSError, orjson.JSONDecodeError, ValueError) as error:
         return _fail(str(error))
+    if as_of is not None:  # the live service reads today's clock: move the data instead
+        from datetime import UTC, datetime
+
+        from cds_service.tools.date_shift import clock_shift, shift_dates
+
+        bundle = shift_dates(bundle, *clock_shift(as_of, datetime.now(UTC)))
     ids = list(catalogue.services) if args.service is None else [args.service]
     if len(ids) != 1 or catalogue.service(ids[0]) is None:
         return _fail(f"name one service with --service (known: {', '.join(catalogue.services)})")
@@ -76,11 +84,24 @@ def _request(args: argparse.Namespace) -> int:
     return 0
 
 
+def _instant(text: str | None) -> datetime | None:
+    """--now: an ISO 8601 instant with a time zone, or None when not given.
+
+    Raises:
+        ValueError: not an ISO 8601 instant, or one without a zone.
+    """
+    if text is None:
+        return None
+    instant = datetime.fromisoformat(text)
+    if instant.tzinfo is None:
+        raise ValueError(f"--now {text}: give a time zone, for example 2026-11-24T09:00:00Z")
+    return instant
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     """Evaluate a Bundle offline through the same code path as a hook call: request, prefetch, facts, rules."""
     import dataclasses
     import tempfile
-    from datetime import datetime
 
     from cds_service.app import build_services
     from cds_service.cards.catalogue import CatalogueError
@@ -92,9 +113,11 @@ def _evaluate(args: argparse.Namespace) -> int:
     from cds_service.tools.hook_request import BundleError, build_request
 
     try:
-        clock = SystemClock() if args.now is None else FixedClock(datetime.fromisoformat(args.now))
-        if clock.now().tzinfo is None:
-            return _fail(f"--now {args.now}: give a time zone, for example 2026-11-24T09:00:00Z")
+        as_of = _instant(args.now)
+    except ValueError as error:
+        return _fail(str(error))
+    try:
+        clock = SystemClock() if as_of is None else FixedClock(as_of)
         bundle = orjson.loads(Path(args.bundle).read_bytes())
         with tempfile.TemporaryDirectory(prefix="nxp2-cds-evaluate-") as scratch:
             # Offline: the issued-card records go to a throw-away SQLite file, never to the service's store.
@@ -119,13 +142,15 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="nxp2-cds", description=__doc__)
+    # Wide enough that every subcommand's help stays on one line of `nxp2-cds --help`.
+    parser = argparse.ArgumentParser(prog="nxp2-cds", description=__doc__,
+                                     formatter_class=lambda prog: argparse.HelpFormatter(prog, width=120))
     commands = parser.add_subparsers(dest="command", required=True)
     settings = commands.add_parser("settings", help="print the settings read from CDS_* variables")
     settings.add_argument("--markdown", action="store_true", help="print the README table of every setting")
     settings.set_defaults(run=_settings)
     commands.add_parser(
-        "docs", help="regenerate the README settings table and deploy/.env.example from cds_service/config/"
+        "docs", help="rewrite the README settings table and deploy/.env.example from cds_service/config/"
     ).set_defaults(run=_docs)
     request = commands.add_parser(
         "request", help="print a CDS Hooks request whose prefetch holds a FHIR Bundle's resources"
@@ -133,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     request.add_argument("bundle", help="a FHIR collection or searchset Bundle (JSON file)")
     request.add_argument("--service", help="the service id (default: the only service in the catalogue)")
     request.add_argument("--user", default="Practitioner/example", help="context.userId (default: %(default)s)")
+    request.add_argument("--now", help="the instant the Bundle describes (ISO 8601 with zone): its dates move by "
+                         "(now - that instant), so today's service sees the patient as at that instant")
     request.set_defaults(run=_request)
     evaluate = commands.add_parser("evaluate", help="print the cards for a FHIR Bundle, offline")
     evaluate.add_argument("bundle", help="a FHIR collection or searchset Bundle (JSON file) with one Patient")

@@ -6,6 +6,7 @@ directory before any worker starts. Log lines carry ids and timings only, never 
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import shutil
@@ -115,8 +116,31 @@ def multiprocess_mode() -> bool:
     return bool(os.environ.get(MULTIPROC_ENV))
 
 
+class MetricsDirInUse(RuntimeError):
+    """Another running instance holds the metrics directory; emptying it would blank that one's /metrics."""
+
+
+_held_locks: list[TextIO] = []  # open for the life of the gunicorn master (and inherited by its workers)
+
+
 def prepare_multiprocess_dir(path: Path) -> None:
-    """Empty and create the directory shared by the workers (stale files would be summed in)."""
+    """Lock, then empty and create the directory shared by the workers (stale files would be summed in).
+
+    The lock (`<path>.lock`, an flock held until this process and its workers exit) keeps a second instance
+    started with the same CDS_DATA_DIR from emptying the first one's counters: it is refused instead.
+
+    Raises:
+        MetricsDirInUse: a running instance holds the lock.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = path.with_name(path.name + ".lock").open("a")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.close()
+        raise MetricsDirInUse(f"{path} belongs to a running instance (CDS_DATA_DIR {path.parent}); give this "
+                              "one its own CDS_DATA_DIR") from None
+    _held_locks.append(lock)
     if path.exists():
         shutil.rmtree(path)
     path.mkdir(parents=True)

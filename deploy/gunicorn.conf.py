@@ -3,7 +3,8 @@ for that long (a stuck process); with threads it does not end one slow request, 
 FHIR fetch's (CDS_FHIR_TIMEOUT_S) and the reverse proxy's read timeout.
 
 Settings come from the same `CDS_*` variables as the app (a malformed one stops start-up here). Workers
-share their Prometheus counters through files in `<CDS_DATA_DIR>/prometheus`, emptied at every start.
+share their Prometheus counters through files in `<CDS_DATA_DIR>/prometheus`, emptied at every start
+(under a lock: a second instance on the same folder is refused rather than blanking the first's metrics).
 """
 
 import os
@@ -21,9 +22,12 @@ except SettingsError as error:
 _metrics_dir = _settings.metrics_dir
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_metrics_dir)
 
-from cds_service.observability import mark_process_dead, prepare_multiprocess_dir  # noqa: E402
+from cds_service.observability import MetricsDirInUse, mark_process_dead, prepare_multiprocess_dir  # noqa: E402
 
-prepare_multiprocess_dir(_metrics_dir)
+try:
+    prepare_multiprocess_dir(_metrics_dir)  # locked: a second instance never empties a running one's metrics
+except MetricsDirInUse as error:
+    sys.exit(f"nxp2-cds: {error}")
 
 bind = _settings.bind  # `make run` sets CDS_BIND from HOST and PORT
 if _settings.metrics_bind:  # a second socket; the app serves /metrics there and only there (docs/deploy.md)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -10,9 +12,11 @@ import orjson
 import pytest
 from flask import Flask
 
+from cds_service.app import create_app
 from cds_service.cli import main
+from cds_service.support.clock import SystemClock
 from cds_service.tools.hook_request import BundleError, build_request
-from tests.conftest import TESTS
+from tests.conftest import TESTS, settings_for
 
 PATIENT = {"resourceType": "Patient", "id": "p7", "birthDate": "1950-03-04", "gender": "female"}
 OBSERVATION = {"resourceType": "Observation", "id": "o1", "status": "final", "subject": {"reference": "Patient/p7"},
@@ -156,3 +160,60 @@ def test_evaluate_refuses_a_missing_file_and_a_time_without_zone(
     assert code != 0 and "missing.json" in err
     code, _, err = run(capsys, "evaluate", "fhir_fixtures/jdm-nxp2-mas-ast-49.json", "--now", "2026-11-24T09:00")
     assert code != 0 and "time zone" in err
+
+
+README_FIXTURE = "fhir_fixtures/adult-nxp2-dm-onset-8-months-no-ct.json"
+
+
+def _masked(summary: str) -> str:
+    """A summary without its numbers: a month count may differ by one where the shifted dates cross months."""
+    return re.sub(r"\d+", "N", summary)
+
+
+def test_request_now_moves_the_bundle_so_todays_service_gives_evaluate_nows_cards(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, request_json, err = run(capsys, "request", README_FIXTURE, "--now", "2026-11-24T09:00:00Z")
+    assert (code, err) == (0, "")
+    request = orjson.loads(request_json)
+    onset = request["prefetch"]["conditions"]["entry"][0]["resource"]["onsetDateTime"]
+    moved = datetime.fromisoformat(onset) - datetime(2026, 3, 26, 9, tzinfo=UTC)
+    assert abs(moved - (datetime.now(UTC) - datetime(2026, 11, 24, 9, tzinfo=UTC))) < timedelta(minutes=5)
+    live = create_app(settings_for(tmp_path), clock=SystemClock()).test_client()  # today's clock, as `make run`
+    cards = live.post("/cds-services/nxp2-myositis", data=request_json, content_type="application/json").json["cards"]
+    code, table, _ = run(capsys, "evaluate", README_FIXTURE, "--now", "2026-11-24T09:00:00Z", "--format", "json")
+    offline = orjson.loads(table)["cards"]
+    assert [(c["indicator"], c["source"]["topic"]["code"], _masked(c["summary"])) for c in cards] == [
+        (c["indicator"], c["source"]["topic"]["code"], _masked(c["summary"])) for c in offline]
+    assert {c["source"]["topic"]["code"] for c in cards} == {"nxp2-adult-cancer-screening", "nxp2-ild-baseline-screen"}
+
+
+def test_the_readme_example_shows_what_evaluate_prints(capsys: pytest.CaptureFixture[str]) -> None:
+    readme = (TESTS.parent / "README.md").read_text(encoding="utf-8")
+    command = f".venv/bin/nxp2-cds evaluate {README_FIXTURE} --now 2026-11-24T09:00:00Z\n"
+    shown = [line.removeprefix("# ") for line in readme.split(command, 1)[1].splitlines()]
+    shown = shown[:shown.index("```")]
+    code, out, _ = run(capsys, "evaluate", README_FIXTURE, "--now", "2026-11-24T09:00:00Z")
+    printed = out.splitlines()
+    assert code == 0 and len(shown) == len(printed) >= 2
+    for readme_line, line in zip(shown, printed, strict=True):
+        assert line.startswith(readme_line.removesuffix("...")), (readme_line, line)
+
+
+def test_request_refuses_a_time_without_zone(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "request", README_FIXTURE, "--now", "2026-11-24T09:00")
+    assert (code, out) == (2, "") and "time zone" in err
+
+
+def test_help_lists_every_subcommand_on_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["--help"])
+    assert stopped.value.code == 0
+    lines = capsys.readouterr().out.splitlines()
+    names = re.search(r"\{([a-z,-]+)\}", lines[0]).group(1).split(",")  # type: ignore[union-attr]
+    assert {"settings", "docs", "request", "evaluate"} <= set(names)
+    for name in names:
+        (line,) = [line for line in lines if line.startswith(f"    {name} ")]
+        following = lines[lines.index(line) + 1]
+        assert len(line.split(maxsplit=1)) == 2, f"{name} has no help"
+        assert not following.startswith(" " * 8), f"the help of {name} runs over two lines"

@@ -5,16 +5,20 @@ reads discovery, fetches the prefetch templates from the demo FHIR server, signs
 `patient-view` and feedback with a JWT of the demo EHR. The routes here exist only in development mode
 (production answers 404 for all of them) and give the page what an EHR has on its own side:
 
-- `GET /demo/config`: the service's public base URL and the demo FHIR server (CDS_DEMO_FHIR_URL);
+- `GET /demo/config`: the service's public base URL, the demo FHIR server (CDS_DEMO_FHIR_URL) and, under
+  `make run`, how far its start got (`fhirStatus`, from scripts/run_dev.py's file in CDS_DATA_DIR);
 - `POST /demo/token` {"aud": url}: a 60-second JWT of the demo EHR for exactly one of our endpoints,
   signed on the server (auth/demo.py) so the private key never reaches the browser;
 - `GET /demo/fhir/<Type>[/<id>]?query`: a read-only proxy to CDS_DEMO_FHIR_URL, so the browser needs no
   route to the FHIR server, which stays on loopback;
-- `POST /demo/summary` {"patient": ..., "resources": [...]}: the chart summary from the facts layer.
+- `POST /demo/summary` {"patient": ..., "resources": [...]}: the chart summary from the facts layer;
+- `GET /`: a page pointing to /demo and the discovery URL (instead of a 404 for someone who opens the root).
 """
 
 from __future__ import annotations
 
+import html
+import json
 import logging
 import re
 
@@ -43,6 +47,9 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
+# Written by scripts/run_dev.py (`make run`) while it installs, starts and loads the demo FHIR server.
+FHIR_STATUS_FILE = "demo-fhir-status.json"
+_FHIR_STATES = frozenset({"installing", "starting", "loading", "ready", "failed"})
 # The demo clinician, as the EHR user in `context.userId`.
 DEMO_USER = "Practitioner/demo-clinician"
 
@@ -65,6 +72,8 @@ def _headers(response: Response) -> Response:
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "no-store"
+    if request.endpoint == "demo.fhir" and response.mimetype == "application/json":
+        response.mimetype = "application/fhir+json"  # our own OperationOutcomes, like the server's answers
     return response
 
 
@@ -81,10 +90,22 @@ def config() -> Response:
     return json_response({
         "serviceBase": settings.public_base_url,
         "fhirServer": settings.demo_fhir_url or None,
+        "fhirStatus": _fhir_status(settings) if settings.demo_fhir_url else None,
         "fhirProxy": "/demo/fhir",
         "userId": DEMO_USER,
         "issuer": DEMO_ISSUER,
     })
+
+
+def _fhir_status(settings: Settings) -> dict[str, object] | None:
+    """What `make run` says about the demo FHIR server ({"state", "message", ...}); None when it says nothing."""
+    try:
+        status = json.loads((settings.data_dir / FHIR_STATUS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(status, dict) or status.get("state") not in _FHIR_STATES:
+        return None
+    return {"state": status["state"], "message": str(status.get("message", ""))[:500]}
 
 
 def _allowed_audience(aud: str, settings: Settings) -> bool:
@@ -143,10 +164,26 @@ def summary() -> Response:
     return json_response(chart_summary(patient, resources, services()))
 
 
+def root() -> Response:
+    """Point someone who opens the root URL to the demo EHR and to discovery (development mode only)."""
+    base = _settings().public_base_url
+    links = {"demo": f"{base}/demo", "discovery": f"{base}/cds-services"}
+    if request.accept_mimetypes.best_match(["application/json", "text/html"]) != "text/html":
+        return json_response({"message": "nxp2-cds, a CDS Hooks service (development mode)", **links})
+    page = (f"<!doctype html><title>nxp2-cds</title><h1>nxp2-cds</h1><p>A CDS Hooks service, in development "
+            f"mode.</p><ul><li>Demo EHR: <a href=\"{html.escape(links['demo'])}\">{html.escape(links['demo'])}</a>"
+            f"</li><li>Discovery: <a href=\"{html.escape(links['discovery'])}\">{html.escape(links['discovery'])}"
+            f"</a></li></ul>")
+    response = Response(page, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    return response
+
+
 def install(app: Flask, settings: Settings) -> None:
     """Serve /demo in development mode only (Settings refuses CDS_DEMO_FHIR_URL in production)."""
     if not settings.development:
         return
     app.register_blueprint(bp)
+    app.add_url_rule("/", "demo.root", root, methods=["GET"])  # "demo.": development-only, like /demo
     log.warning("DEVELOPMENT MODE: the demo EHR is served at /demo (demo FHIR server: %s)",
                 settings.demo_fhir_url or "none")

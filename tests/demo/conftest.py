@@ -27,7 +27,7 @@ from tests.support.fhir_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_DEV = ROOT / "scripts" / "run_dev.py"
-START_TIMEOUT_S = 120.0  # the first run may install sekmet into .venv-fhir
+START_TIMEOUT_S = 180.0  # the first run may install sekmet into .venv-fhir; then ~100 patients are loaded
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
@@ -46,9 +46,21 @@ def get_json(url: str, timeout: float = 5.0) -> tuple[int, Any]:
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    """The environment without any CDS_* or FHIR_PORT variable of the caller, plus `extra`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CDS_") and k != "FHIR_PORT"}
+    """The environment without any CDS_*, port or make variable of the caller, plus `extra`."""
+    own = {"FHIR_PORT", "PORT", "MAKEFLAGS", "MFLAGS", "MAKELEVEL"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CDS_") and k not in own}
     return env | extra
+
+
+def fhir_state(base_url: str) -> str | None:
+    """The demo FHIR server's state as /demo/config tells the page (None: no status or no answer)."""
+    try:
+        status, config = get_json(f"{base_url}/demo/config", timeout=2)
+    except OSError:
+        return None
+    if status != 200 or not config.get("fhirServer"):
+        return "none" if status == 200 else None
+    return (config.get("fhirStatus") or {}).get("state")
 
 
 @dataclass
@@ -88,7 +100,7 @@ class RunningDev:
 
 
 def start_dev(tmp: Path, *args: str, workers: int = 2, ready_timeout_s: float = START_TIMEOUT_S) -> RunningDev:
-    """Start run_dev.py on a free port and wait until /demo/config answers."""
+    """Start run_dev.py on a free port and wait until the demo FHIR server is loaded (or has failed)."""
     port = free_port()
     data_dir = tmp / "var"
     log_path = tmp / "run_dev.log"
@@ -101,13 +113,9 @@ def start_dev(tmp: Path, *args: str, workers: int = 2, ready_timeout_s: float = 
     while time.monotonic() < end:
         if process.poll() is not None:
             raise AssertionError(f"run_dev.py exited ({process.returncode}):\n{running.log()[-4000:]}")
-        try:
-            status, _ = get_json(f"{running.base_url}/demo/config", timeout=2)
-            if status == 200:
-                return running
-        except OSError:
-            pass
-        time.sleep(0.1)
+        if fhir_state(running.base_url) in {"ready", "failed", "none"}:
+            return running
+        time.sleep(0.2)
     running.stop()
     raise AssertionError(f"run_dev.py was not ready within {ready_timeout_s} s:\n{running.log()[-4000:]}")
 

@@ -22,12 +22,13 @@ from tests.conftest import NOW, settings_for
 from tests.demo.conftest import RunningDev, get_json
 from tests.security.tokens import ISSUER, ec_key, write_jwks
 from tests.support.demo_fixtures import COURSE_ID
+from tests.support.fhir_server import free_port
 
 BASE = "http://127.0.0.1:8080"
 STATIC = Path(__file__).resolve().parents[2] / "cds_service" / "api" / "static" / "demo"
 DEMO_ROUTES = [
     ("GET", "/demo"), ("GET", "/demo/"), ("GET", "/demo/config"), ("POST", "/demo/token"),
-    ("GET", "/demo/fhir/Patient"), ("POST", "/demo/summary"), ("GET", "/demo/static/demo.js"),
+    ("GET", "/demo/fhir/Patient"), ("POST", "/demo/summary"), ("GET", "/demo/static/demo.js"), ("GET", "/"),
 ]
 
 
@@ -81,6 +82,50 @@ def test_config_names_the_service_and_the_demo_fhir_server(tmp_path: Path) -> No
     assert config["serviceBase"] == BASE
     assert config["fhirServer"] == "http://127.0.0.1:8090/fhir"
     assert config["fhirProxy"] == "/demo/fhir"
+
+
+def test_config_passes_on_what_make_run_says_of_the_fhir_server(tmp_path: Path) -> None:
+    app = dev_app(tmp_path, demo_fhir_url="http://127.0.0.1:8090/fhir")
+    status_file = app.config["SETTINGS"].data_dir / "demo-fhir-status.json"
+    client = app.test_client()
+    assert client.get("/demo/config").get_json()["fhirStatus"] is None  # no `make run`: nothing said
+    status_file.write_text(json.dumps({"state": "loading", "message": "Loading patients (3 of 106)", "loaded": 3}))
+    assert client.get("/demo/config").get_json()["fhirStatus"] == {"state": "loading",
+                                                                   "message": "Loading patients (3 of 106)"}
+    for unreadable in ('{"state": "bogus"}', "[1]", "{not json"):
+        status_file.write_text(unreadable)
+        assert client.get("/demo/config").get_json()["fhirStatus"] is None
+    no_server = dev_app(tmp_path / "other").test_client().get("/demo/config").get_json()
+    assert no_server["fhirServer"] is None and no_server["fhirStatus"] is None
+
+
+def test_root_points_to_the_demo_and_discovery(tmp_path: Path) -> None:
+    client = dev_app(tmp_path).test_client()
+    answer = client.get("/")
+    assert answer.status_code == 200 and answer.mimetype == "application/json"
+    assert answer.get_json() | {"message": ""} == {"message": "", "demo": f"{BASE}/demo",
+                                                   "discovery": f"{BASE}/cds-services"}
+    page = client.get("/", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    links = re.findall(r'<a href="([^"]+)">', page.get_data(as_text=True))
+    assert links == [f"{BASE}/demo", f"{BASE}/cds-services"]
+    assert "default-src 'none'" in page.headers["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize(("demo_fhir_url", "path", "status"), [
+    ("", "Patient", 503),  # no demo FHIR server configured
+    ("http://127.0.0.1:8090/fhir", "Patient/../x", 400),  # not a path the proxy forwards
+    ("closed-port", "Patient", 502),  # the server does not answer
+])
+def test_proxy_errors_are_fhir_operation_outcomes(tmp_path: Path, demo_fhir_url: str, path: str,
+                                                  status: int) -> None:
+    if demo_fhir_url == "closed-port":
+        demo_fhir_url = f"http://127.0.0.1:{free_port()}/fhir"  # free now: nothing listens there
+    answer = dev_app(tmp_path, demo_fhir_url=demo_fhir_url).test_client().get(f"/demo/fhir/{path}")
+    assert answer.status_code == status
+    assert answer.mimetype == "application/fhir+json"
+    body = json.loads(answer.get_data())
+    assert body["resourceType"] == "OperationOutcome" and body["issue"][0]["diagnostics"]
 
 
 @pytest.mark.parametrize("path", ["/cds-services", "/cds-services/nxp2-myositis",

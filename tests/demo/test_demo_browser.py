@@ -285,3 +285,69 @@ def test_a_card_reads_as_in_an_ehr_rendered_and_as_plain_text(
     card.screenshot(path=str(SCREENSHOTS / f"card-{indicator}-plain-text.png"))
     page.uncheck("#plain-text")
     assert rendered.is_visible()
+
+
+@pytest.mark.parametrize("width", [1440, 800])
+def test_every_panel_open_keeps_the_page_within_the_window(page: Any, width: int) -> None:
+    """The raw exchange's <pre> blocks, every card's details and every Dismiss form open: nothing widens the page."""
+    page.set_viewport_size({"width": width, "height": 900})
+    open_chart(page, GI_ALARM)
+    page.click("#exchange > summary")
+    page.wait_for_selector("#exchange-log pre.response")
+    page.eval_on_selector_all("details", "all => all.forEach(d => { d.open = true; })")
+    for button in page.locator("#cards button.dismiss").all():
+        button.click()
+    assert page.locator("#cards fieldset.override:visible").count() == page.locator("#cards button.dismiss").count()
+    sizes = page.evaluate("""() => ({page: document.documentElement.scrollWidth,
+        window: document.documentElement.clientWidth,
+        pre: [...document.querySelectorAll('#exchange pre')].map(p => [p.scrollWidth, p.clientWidth])})""")
+    assert sizes["page"] <= sizes["window"] == width, sizes
+    assert all(client <= width for _, client in sizes["pre"])
+    if width == 800:  # the long JSON lines scroll inside their own box
+        assert any(scroll > client for scroll, client in sizes["pre"]), sizes["pre"]
+
+
+def test_patient_count_follows_the_filter(page: Any) -> None:
+    total = page.locator("#patient-rows tr").count()
+    count = page.locator("#patient-count")
+    assert count.text_content() == f"{total} patients"
+    page.fill("#patient-filter", "skin ulcer")
+    shown = page.locator("#patient-rows tr:visible").count()
+    assert 0 < shown < total
+    assert count.text_content() == f"{shown} of {total} patients"
+    page.fill("#patient-filter", "")
+    assert count.text_content() == f"{total} patients"
+
+
+def test_dismiss_starts_with_no_reason_and_sends_none_unless_one_is_picked(page: Any, demo_stack: RunningDev) -> None:
+    open_chart(page, MAS)
+    card = page.locator("#cards article.card").first
+    uuid = card.get_attribute("data-uuid")
+    card.locator("button.dismiss").click()
+    assert card.locator(".override input[type=radio]").count() >= 2
+    assert card.locator(".override input[type=radio]:checked").count() == 0
+    card.locator("button.confirm-dismiss").click()
+    page.wait_for_selector(f"article[data-uuid='{uuid}'] .card-status[data-feedback=overridden]")
+    stored = next(row for row in demo_stack.feedback_rows() if row["card_uuid"] == uuid)
+    assert stored["outcome"] == "overridden" and "overrideReason" not in stored["body"]
+
+
+def test_patients_wait_for_the_demo_fhir_server_and_the_page_says_so(browser: Any, demo_stack: RunningDev) -> None:
+    """While `make run` still loads the demo FHIR server, /demo says "loading patients" and fills in after."""
+    status_file = demo_stack.data_dir / "demo-fhir-status.json"
+    ready = status_file.read_text()
+    tab = browser.new_page()
+    try:
+        status_file.write_text(json.dumps({"state": "loading", "message": "Loading patients (3 of 106)"}))
+        tab.goto(f"{demo_stack.base_url}/demo")
+        tab.wait_for_selector("#notice:not([hidden])")
+        assert tab.locator("#notice").text_content().startswith("Loading patients: Loading patients (3 of 106).")
+        assert tab.locator("#patient-count").text_content() == "loading patients\u2026"
+        assert tab.locator("#patient-rows tr").count() == 0
+        status_file.write_text(ready)
+        tab.wait_for_selector("body[data-ready=true]", timeout=15_000)
+        assert tab.locator("#notice").is_hidden()
+        assert tab.locator("#patient-rows tr").count() > 100
+    finally:
+        status_file.write_text(ready)
+        tab.close()

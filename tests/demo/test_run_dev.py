@@ -3,13 +3,17 @@ a service that starts even when the FHIR server cannot, and a clean stop on SIGT
 
 from __future__ import annotations
 
+import json
 import socket
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.demo.conftest import RunningDev, get_json, start_dev
+from scripts.run_dev import DemoFhir, StatusFile
+from tests.demo.conftest import RUN_DEV, RunningDev, clean_env, fhir_state, get_json, start_dev
 from tests.support.builders import load_expectations
 from tests.support.demo_fixtures import (
     FIXTURE_NOW,
@@ -72,29 +76,44 @@ def test_every_fixture_becomes_a_transaction_with_unique_ids() -> None:
             assert len(entry["resource"]["id"]) <= 64
 
 
-def test_the_service_starts_and_says_why_when_the_fhir_server_cannot(tmp_path: Path) -> None:
+def test_a_taken_fhir_port_stops_the_start_before_anything_is_touched(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", free_port()))
         taken.listen()
-        running = start_dev(tmp_path, "--fhir-port", str(taken.getsockname()[1]), workers=1)
-        try:
-            status, config = get_json(f"{running.base_url}/demo/config")
-            assert status == 200 and config["fhirServer"] is None
-            assert get_json(f"{running.base_url}/healthz")[0] == 200
-            assert get_json(f"{running.base_url}/demo/fhir/Patient")[0] == 503
-        finally:
-            assert running.stop() == 0
-    log = running.log()
-    assert "the demo FHIR server did NOT start" in log
-    assert "already in use" in log and "FHIR_PORT" in log
+        port = taken.getsockname()[1]
+        env = clean_env(CDS_DATA_DIR=str(tmp_path / "var"), CDS_BIND=f"127.0.0.1:{free_port()}")
+        result = subprocess.run([sys.executable, str(RUN_DEV), "--fhir-port", str(port)], env=env,
+                                capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 1
+    assert f"port {port} on 127.0.0.1 (the demo FHIR server) is already in use" in result.stderr
+    assert "FHIR_PORT=" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "var").exists()  # nothing created, nothing emptied
+
+
+def test_the_service_keeps_running_and_says_why_when_the_fhir_server_cannot(tmp_path: Path) -> None:
+    """The demo FHIR thread on a port sekmet cannot bind: the status /demo shows says why."""
+    status = StatusFile(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", free_port()))
+        taken.listen()
+        demo = DemoFhir(taken.getsockname()[1], status)
+        demo.start()
+        demo.join(timeout=120)
+    assert not demo.is_alive()
+    written = json.loads(status.path.read_text())
+    assert written["state"] == "failed"
+    assert written["message"].startswith("The demo FHIR server did not start: ")
 
 
 def test_sigterm_stops_gunicorn_and_the_fhir_server(tmp_path: Path) -> None:
     fhir_port = free_port()
     running: RunningDev = start_dev(tmp_path, "--fhir-port", str(fhir_port), workers=1)
-    status, _ = get_json(f"http://127.0.0.1:{fhir_port}/fhir/Patient/jdm-nxp2-gi-perforation-today")
-    assert status == 200
-    assert running.stop() == 0
+    try:
+        assert fhir_state(running.base_url) == "ready", running.log()[-4000:]
+        status, _ = get_json(f"http://127.0.0.1:{fhir_port}/fhir/Patient/jdm-nxp2-gi-perforation-today")
+        assert status == 200
+    finally:
+        assert running.stop() == 0
     for port in (fhir_port, int(running.base_url.rsplit(":", 1)[1])):
         with socket.socket() as probe, pytest.raises(OSError):
             probe.settimeout(1)

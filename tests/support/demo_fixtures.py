@@ -1,7 +1,7 @@
 """Turn the fixture Bundles of fhir_fixtures/ into transaction Bundles for the demo FHIR server.
 
-Used by `scripts/run_dev.py` (`make run`) and the browser tests. Three changes are made on the way in; the
-committed fixtures stay as they are:
+Used by `scripts/run_dev.py` (`make run`) and the browser tests. Standard library and
+cds_service.tools.date_shift only. Three changes are made on the way in; the committed fixtures stay as they are:
 
 - Dates move with the clock. The fixtures describe each patient as seen at `FIXTURE_NOW`; the demo runs on
   the real clock, so every dateTime moves by (now - FIXTURE_NOW) and every date by the same number of
@@ -22,23 +22,20 @@ import copy
 import hashlib
 import html
 import json
-import re
 from collections import Counter
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tests.support.builders import NOW
+from cds_service.tools import date_shift
+from cds_service.tools.date_shift import shift_dates
+from tests.support.bundle import NOW
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = PROJECT_ROOT / "fhir_fixtures"
 FIXTURE_NOW = NOW  # the instant every fixture is written for (`now` of tests/golden/expectations.yaml)
 
-_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-# Keys whose string values are never dates, even when they look like one.
-_NOT_DATES = frozenset({"id", "reference", "system", "code", "url", "fullUrl", "div"})
 
 # File-name words shown in capitals or spelled out in the patient list.
 _WORDS = {
@@ -66,25 +63,9 @@ def label_for(stem: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def shift_dates(value: Any, delta: timedelta, days: int, key: str = "") -> Any:
-    """Return a copy of a FHIR JSON value with dateTimes moved by `delta` and dates by `days` days."""
-    if isinstance(value, dict):
-        return {k: shift_dates(v, delta, days, k) for k, v in value.items()}
-    if isinstance(value, list):
-        return [shift_dates(item, delta, days, key) for item in value]
-    if isinstance(value, str) and key not in _NOT_DATES:
-        if _DATE_TIME.match(value):
-            moved = datetime.fromisoformat(value.replace("Z", "+00:00")) + delta
-            return moved.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        if _DATE.match(value):
-            return (datetime.fromisoformat(value) + timedelta(days=days)).date().isoformat()
-    return value
-
-
 def clock_shift(now: datetime) -> tuple[timedelta, int]:
     """Return (delta for dateTimes, calendar days for dates) that move FIXTURE_NOW to `now`."""
-    delta = timedelta(seconds=round((now - FIXTURE_NOW).total_seconds()))
-    return delta, (now.astimezone(UTC).date() - FIXTURE_NOW.date()).days
+    return date_shift.clock_shift(FIXTURE_NOW, now)
 
 
 def read_fixtures(folder: Path = FIXTURES) -> dict[str, dict[str, Any]]:

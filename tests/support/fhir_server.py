@@ -5,16 +5,20 @@ fhir-server`, for a local demo). Standard library only and no pytest import, so 
 anywhere; it lives under tests/ rather than in the cds_service package because it is test and demo
 tooling that production must not ship.
 
-sekmet is installed into its own virtual environment (`.venv-fhir/`, from fhir-server-requirements.txt)
-so its dependency pins never meet ours. Its settings file sets `base_url` to the real host and port (its
+sekmet is installed into its own virtual environment (`.venv-fhir/`, at the versions pinned in
+fhir-server-requirements.lock, with uv when there is one, else pip) so its dependency pins never meet ours.
+Its settings file sets `base_url` to the real host and port (its
 paging links are built from it), turns its workflow simulator off and, when a token is given, accepts
 only that bearer token.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -26,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-REQUIREMENTS = Path(__file__).with_name("fhir-server-requirements.txt")
+LOCK = Path(__file__).with_name("fhir-server-requirements.lock")
 VENV = PROJECT_ROOT / ".venv-fhir"
 INSTALLED_MARKER = ".installed"
 
@@ -38,16 +42,47 @@ class FhirServerError(RuntimeError):
     """The FHIR server could not be installed, started or loaded; the message says why."""
 
 
+def is_installed(venv: Path = VENV) -> bool:
+    return (venv / "bin" / "sekmet").exists() and (venv / INSTALLED_MARKER).exists()
+
+
+def _uv() -> str | None:
+    """uv as `make` found or installed it (UV), on PATH, or bootstrapped into .uv/; None: use pip."""
+    candidates = [os.environ.get("UV"), shutil.which("uv"), str(PROJECT_ROOT / ".uv" / "bin" / "uv")]
+    return next((c for c in candidates if c and Path(c).is_file() and os.access(c, os.X_OK)), None)
+
+
 def ensure_installed(venv: Path = VENV) -> Path:
-    """Return the `sekmet` executable, creating `venv` and installing sekmet-fhir into it if needed."""
+    """Return the `sekmet` executable, creating `venv` and installing the locked sekmet-fhir into it if needed."""
     executable = venv / "bin" / "sekmet"
-    marker = venv / INSTALLED_MARKER
-    if executable.exists() and marker.exists():
+    if is_installed(venv):
         return executable
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "-r", str(REQUIREMENTS)], check=True)
-    marker.touch()
+    uv = _uv()
+    if uv:
+        env = os.environ | {"UV_PYTHON_DOWNLOADS": "never"}
+        commands = [[uv, "venv", "-q", "--allow-existing", "--python", sys.executable, str(venv)],
+                    [uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), "-r", str(LOCK)]]
+    else:
+        env = dict(os.environ)
+        commands = [[sys.executable, "-m", "venv", str(venv)],
+                    [str(venv / "bin" / "pip"), "install", "-q", "-r", str(LOCK)]]
+    for command in commands:
+        subprocess.run(command, check=True, env=env, preexec_fn=die_with_parent)
+    (venv / INSTALLED_MARKER).touch()
     return executable
+
+
+try:  # looked up once here: a child between fork and exec should do as little as it can
+    _PRCTL: Any = ctypes.CDLL(None).prctl
+except (OSError, AttributeError):
+    _PRCTL = None
+
+
+def die_with_parent() -> None:
+    """In a child before exec: get SIGTERM when the thread that started it ends (Linux PR_SET_PDEATHSIG), so
+    a killed test run or `make run` leaves no server behind. Does nothing where prctl is missing."""
+    if _PRCTL is not None:
+        _PRCTL(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -102,6 +137,7 @@ class FhirServer:
         self._process = subprocess.Popen(
             [str(executable), "serve", "--config", str(settings_file)],
             cwd=self._data_dir, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+            preexec_fn=die_with_parent,
         )
         log.close()
         self._wait_ready(timeout_s)

@@ -27,7 +27,7 @@ from cds_service.protocol import ServiceDefinition
 from cds_service.tools.hook_request import build_request
 
 BIN = Path(sys.executable).parent
-START_TIMEOUT_S = 30
+START_TIMEOUT_S = 120  # a bound against hanging, not a speed target: a loaded 2-core machine is slow
 
 
 def free_port() -> int:
@@ -44,7 +44,7 @@ def clean_env(**values: str) -> dict[str, str]:
 
 def make_run(port: int, env: dict[str, str]) -> subprocess.Popen[str]:
     command = ["make", "--no-print-directory", "-o", f"{BIN}/activate", "run",
-               f"BIN={BIN}", "HOST=127.0.0.1", f"PORT={port}", "WORKERS=2"]
+               f"BIN={BIN}", "HOST=127.0.0.1", f"PORT={port}", f"FHIR_PORT={free_port()}", "WORKERS=2"]
     return subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True)
 

@@ -163,12 +163,29 @@
     return months < 24 ? `${months} mo` : `${Math.floor(months / 12)} y`;
   }
 
+  // Under `make run` the service answers before the demo FHIR server is installed and loaded; the config's
+  // fhirStatus says how far it got. Wait for it (polling), saying so, then list the patients.
+  async function waitForFhirServer() {
+    for (;;) {
+      const status = state.config.fhirStatus;
+      if (!status || status.state === "ready") { notice(""); return true; }
+      if (status.state === "failed") { notice(status.message); $("patient-count").textContent = "no patients"; return false; }
+      notice(`Loading patients: ${status.message}. The list fills in when the demo FHIR server is ready`
+        + " (the first `make run` installs it; its console says what happens).");
+      $("patient-count").textContent = "loading patients\u2026";
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const answer = await getJson("/demo/config");
+      if (answer.ok) state.config = answer.body;
+    }
+  }
+
   async function loadPatients() {
     if (!state.config.fhirServer) {
       notice("No demo FHIR server is configured (CDS_DEMO_FHIR_URL), so there are no patients. "
         + "`make run` starts one; its console says why it did not.");
       return;
     }
+    if (!(await waitForFhirServer())) return;
     const answer = await fhir("Patient?_count=500");
     if (!answer.ok) { notice(`The demo FHIR server did not list patients: ${outcomeText(answer.body)}`); return; }
     const now = new Date();
@@ -188,15 +205,20 @@
       });
       rows.appendChild(row);
     }
-    $("patient-count").textContent = `${state.patients.length} patients`;
+    filterPatients();
   }
 
+  // Hide the rows that do not hold every word of the filter; the count says how many are shown.
   function filterPatients() {
     const words = $("patient-filter").value.toLowerCase().split(/\s+/).filter(Boolean);
+    let shown = 0;
     for (const row of $("patient-rows").rows) {
       const text = row.textContent.toLowerCase();
       row.hidden = !words.every((w) => text.includes(w));
+      if (!row.hidden) shown += 1;
     }
+    const total = state.patients.length;
+    $("patient-count").textContent = words.length ? `${shown} of ${total} patients` : `${total} patients`;
   }
 
   // --- the chart ----------------------------------------------------------------------------------
@@ -379,7 +401,7 @@
       const form = el("fieldset", { class: "override", hidden: true }, el("legend", { text: "Why dismiss this card?" }));
       const name = `reason-${card.uuid}`;
       (card.overrideReasons || []).forEach((reason, i) => {
-        form.appendChild(el("label", {}, el("input", { type: "radio", name, value: String(i), checked: i === 0 ? "" : null }),
+        form.appendChild(el("label", {}, el("input", { type: "radio", name, value: String(i) }),
           ` ${reason.display}`));
       });
       const comment = el("input", { type: "text", class: "comment", placeholder: "Comment (optional)", maxlength: "500" });
