@@ -139,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument("--now", help="evaluate as of this instant (ISO 8601 with zone); default: now")
     evaluate.add_argument("--format", choices=("table", "json"), default="table", help="default: %(default)s")
     evaluate.set_defaults(run=_evaluate)
+    from cds_service.tools import worklist_command
+
+    worklist_command.add_parser(commands)
     args = parser.parse_args(argv)
     result: int = args.run(args)
     return result

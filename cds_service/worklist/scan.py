@@ -1,0 +1,227 @@
+"""Find the candidate patients of an NDJSON export and read only their resources, with DuckDB out of core.
+
+Why DuckDB rather than a hand-written index: it parses JSON lines in C++ on every core, spills to disk under
+a memory limit, and does the semi-join of pass 2 and the sort by patient for us. Each file is read as one
+VARCHAR column per line (byte 0x01 as the delimiter: valid JSON never holds a raw control byte), so a
+malformed line is a row we can count and inspect rather than an error that stops the file.
+
+Pass 1 (`find_candidates`): every Observation whose code or component code names anti-NXP2 (the value set's
+codes, prefixes and text patterns, case-insensitive, excludes not applied) makes its patient a candidate.
+Every rule needs an anti-NXP2 result, so nobody else can be due a card; the filter is a superset (a panel
+the text excludes still makes a candidate) and the hook path decides. Pass 2 (`candidate_records`) copies
+the candidates' lines into a DuckDB table and yields them patient by patient.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import orjson
+
+from cds_service.facts.valuesets import ICD10CM, ValueSets, normalise_code
+from cds_service.worklist.problems import (
+    MALFORMED,
+    NO_SUBJECT,
+    NO_TYPE,
+    NOT_READ,
+    UNREADABLE_FILE,
+    Problems,
+)
+
+ANTIBODY = "anti-nxp2"
+MAX_LINE_BYTES = 64 * 1024 * 1024  # one resource per line; a 64 MiB resource is already absurd
+SEPARATOR = "\x1f"  # between the texts of one Observation: neither a word character nor \s
+
+
+class ScanError(RuntimeError):
+    """The scan cannot run at all (DuckDB refused the value set's patterns, no temp space); says why."""
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    path: Path
+    declared_type: str = ""  # the manifest's `type`, or the file name's stem: a hint for malformed lines
+
+
+@dataclass(frozen=True)
+class CandidateFilter:
+    """What makes an Observation name anti-NXP2, in the forms DuckDB compares."""
+
+    codes: tuple[str, ...]
+    prefixes: tuple[str, ...]
+    pattern: str  # RE2, case-insensitive: the value set's include patterns joined
+
+    @classmethod
+    def from_valuesets(cls, valuesets: ValueSets) -> CandidateFilter:
+        file = valuesets.files[ANTIBODY]
+        # ICD-10-CM codes are looked up without dots and in upper case; every code is compared so here,
+        # which can only add candidates.
+        codes = sorted({normalise_code(ICD10CM, entry.code) for entry in file.codes})
+        prefixes = sorted({normalise_code(ICD10CM, entry.prefix) for entry in file.prefixes})
+        include = file.text.include if file.text is not None else []
+        pattern = "(?i)" + "|".join(f"(?:{p})" for p in include) if include else "(?!)"
+        return cls(tuple(codes), tuple(prefixes), pattern)
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _list(items: tuple[str, ...] | frozenset[str]) -> str:
+    return "[" + ", ".join(_literal(i) for i in sorted(items)) + "]::VARCHAR[]"
+
+
+def _source(path: Path) -> str:
+    return (
+        f"read_csv({_literal(str(path))}, columns={{'line': 'VARCHAR'}}, delim='\x01', quote='', escape='', "
+        f"header=false, auto_detect=false, max_line_size={MAX_LINE_BYTES}, compression='auto')"
+    )
+
+
+_TEXTS = (
+    "array_to_string(list_concat([json_extract_string(line, '$.code.text')], "
+    "json_extract_string(line, '$.code.coding[*].display'), json_extract_string(line, '$.component[*].code.text'), "
+    "json_extract_string(line, '$.component[*].code.coding[*].display')), chr(31))"
+)
+_CODES = (
+    "list_transform(list_concat(json_extract_string(line, '$.code.coding[*].code'), "
+    "json_extract_string(line, '$.component[*].code.coding[*].code')), lambda x: upper(replace(trim(x), '.', '')))"
+)
+# A malformed line is not JSON, but its patient and type can often still be read by pattern.
+_LOST_PATIENT = (
+    r"""coalesce(nullif(regexp_extract(line, '"(?:subject|patient)"\s*:\s*\{[^{}]*"reference"\s*:\s*"(?:[^"]*/)?"""
+    r"""Patient/([^"/]+)"', 1), ''), CASE WHEN regexp_matches(line, '"resourceType"\s*:\s*"Patient"') """
+    r"""THEN nullif(regexp_extract(line, '"id"\s*:\s*"([^"]+)"', 1), '') END, '')"""
+)
+_LOST_TYPE = r"""regexp_extract(line, '"resourceType"\s*:\s*"([A-Za-z]+)"', 1)"""
+
+
+def _keyed(path: Path, candidate: CandidateFilter | None) -> str:
+    """The lines of one file with ok (valid JSON), rt (resourceType), pid (patient id) and hit (candidate)."""
+    if candidate is None:
+        hit = "false"
+    else:
+        prefix = " OR ".join(f"starts_with(c, {_literal(p)})" for p in candidate.prefixes)
+        by_prefix = f" OR len(list_filter({_CODES}, lambda c: {prefix})) > 0" if prefix else ""
+        hit = (
+            f"CASE WHEN ok AND f[1] = 'Observation' THEN regexp_matches({_TEXTS}, {_literal(candidate.pattern)}) "
+            f"OR list_has_any({_CODES}, {_list(candidate.codes)}){by_prefix} ELSE false END"
+        )
+    return f"""
+        WITH raw AS (SELECT line FROM {_source(path)} WHERE line IS NOT NULL AND trim(line) <> ''),
+        v AS (SELECT line, json_valid(line) AS ok FROM raw),
+        k AS (SELECT line, ok, CASE WHEN ok THEN json_extract_string(line,
+                ['$.resourceType', '$.id', '$.subject.reference', '$.patient.reference']) END AS f FROM v)
+        SELECT line, ok, f[1] AS rt,
+            CASE WHEN f[1] = 'Patient' THEN f[2]
+                 ELSE nullif(regexp_extract(coalesce(f[3], f[4], ''), '(?:^|/)Patient/([^/]+)', 1), '') END AS pid,
+            {hit} AS hit
+        FROM k"""
+
+
+class ExportScan:
+    """The DuckDB side of a worklist run: one in-memory database with a memory limit and a spill folder."""
+
+    def __init__(self, files: list[ExportFile], types: frozenset[str], problems: Problems, *,
+                 temp_dir: Path, memory_limit: str = "512MB", threads: int | None = None) -> None:
+        self.files = files
+        self.types = types
+        self.problems = problems
+        self.db = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": str(temp_dir),
+                                         "preserve_insertion_order": False})
+        if threads:
+            self.db.execute(f"SET threads = {int(threads)}")
+        self.db.execute("CREATE TABLE candidates (pid VARCHAR PRIMARY KEY)")
+        self.db.execute("CREATE TABLE picked (pid VARCHAR, rt VARCHAR, line VARCHAR)")
+        self.readable: list[ExportFile] = []
+
+    def close(self) -> None:
+        self.db.close()
+
+    def find_candidates(self, candidate: CandidateFilter, done: Callable[[ExportFile], None] = lambda _: None) -> int:
+        """Pass 1: count bad input and collect the candidate patients. Returns how many were found."""
+        types = _list(self.types)
+        for file in self.files:
+            query = f"""
+                WITH c AS ({_keyed(file.path, candidate)})
+                SELECT count(*) FILTER (WHERE NOT ok),
+                    count(*) FILTER (WHERE ok AND rt IS NULL),
+                    count(*) FILTER (WHERE ok AND rt IS NOT NULL AND NOT list_contains({types}, rt)),
+                    count(*) FILTER (WHERE ok AND list_contains({types}, rt) AND pid IS NULL),
+                    list(DISTINCT pid) FILTER (WHERE hit AND pid IS NOT NULL),
+                    list(DISTINCT struct_pack(p := {_LOST_PATIENT}, t := {_LOST_TYPE})) FILTER (WHERE NOT ok)
+                FROM c"""
+            try:
+                row = self.db.execute(query).fetchone()
+            except duckdb.InvalidInputException as error:
+                self._unreadable(file, error)
+                done(file)
+                continue
+            except duckdb.Error as error:
+                raise ScanError(f"{file.path.name}: {_first_line(error)}") from None
+            assert row is not None
+            malformed, no_type, not_read, no_subject, hits, lost = row
+            name = file.path.name
+            self.problems.add(MALFORMED, name, malformed)
+            self.problems.add(NO_TYPE, name, no_type)
+            self.problems.add(NOT_READ, name, not_read)
+            self.problems.add(NO_SUBJECT, name, no_subject)
+            for item in lost or ():
+                self._lost(item["p"], item["t"] or file.declared_type)
+            if hits:
+                self.db.executemany("INSERT OR IGNORE INTO candidates VALUES (?)", [(h,) for h in hits])
+            self.readable.append(file)
+            done(file)
+        # A patient who lost a line is listed even when the lost line was the antibody result.
+        lost_patients = [(pid,) for pid in self.problems.patient_types]
+        if lost_patients:
+            self.db.executemany("INSERT OR IGNORE INTO candidates VALUES (?)", lost_patients)
+        count = self.db.execute("SELECT count(*) FROM candidates").fetchone()
+        return int(count[0]) if count else 0
+
+    def _lost(self, patient_id: str, resource_type: str) -> None:
+        """Record a line that could not be read; without a known type, every type the rules read is lost."""
+        if resource_type and resource_type not in self.types:
+            return  # a line of a type the rules never read: nothing they need was lost
+        for lost in {resource_type} if resource_type else self.types:
+            if patient_id:
+                self.problems.lose(patient_id, lost)
+            else:
+                self.problems.uncertain_types.add(lost)
+
+    def _unreadable(self, file: ExportFile, error: Exception) -> None:
+        """A file DuckDB cannot read to the end (truncated gzip, not UTF-8): its type is lost for everyone."""
+        self.problems.add(UNREADABLE_FILE, f"{file.path.name} ({_first_line(error)[:160]})")
+        self._lost("", file.declared_type)
+
+    def candidate_records(self, done: Callable[[ExportFile], None] = lambda _: None
+                          ) -> Iterator[tuple[str, list[dict[str, object]]]]:
+        """Pass 2: yield (patient id, that patient's resources of the types the rules read), by patient id."""
+        types = _list(self.types)
+        for file in self.readable:
+            self.db.execute(f"""
+                INSERT INTO picked SELECT pid, rt, line FROM ({_keyed(file.path, None)})
+                WHERE ok AND list_contains({types}, rt) AND pid IN (SELECT pid FROM candidates)""")
+            done(file)
+        cursor = self.db.execute(
+            "SELECT c.pid, p.line FROM candidates c LEFT JOIN picked p USING (pid) ORDER BY c.pid"
+        )
+        current: str | None = None
+        resources: list[dict[str, object]] = []
+        while batch := cursor.fetchmany(2048):
+            for pid, line in batch:
+                if pid != current:
+                    if current is not None:
+                        yield current, resources
+                    current, resources = pid, []
+                if line is not None:
+                    resources.append(orjson.loads(line))
+        if current is not None:
+            yield current, resources
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
