@@ -32,7 +32,7 @@ from cds_service.worklist.problems import (
 )
 
 ANTIBODY = "anti-nxp2"
-MAX_LINE_BYTES = 64 * 1024 * 1024  # one resource per line; a 64 MiB resource is already absurd
+MAX_LINE_BYTES = 16 * 1024 * 1024  # one resource per line; larger ones (an embedded PDF) make the file unreadable
 SEPARATOR = "\x1f"  # between the texts of one Observation: neither a word character nor \s
 
 
@@ -77,7 +77,7 @@ def _list(items: tuple[str, ...] | frozenset[str]) -> str:
 def _source(path: Path) -> str:
     return (
         f"read_csv({_literal(str(path))}, columns={{'line': 'VARCHAR'}}, delim='\x01', quote='', escape='', "
-        f"header=false, auto_detect=false, max_line_size={MAX_LINE_BYTES}, compression='auto')"
+        f"header=false, auto_detect=false, max_line_size={MAX_LINE_BYTES}, buffer_size={2 * MAX_LINE_BYTES}, compression='auto')"
     )
 
 
@@ -156,7 +156,7 @@ class ExportScan:
                 FROM c"""
             try:
                 row = self.db.execute(query).fetchone()
-            except duckdb.InvalidInputException as error:
+            except (duckdb.InvalidInputException, duckdb.IOException, duckdb.ConversionException) as error:
                 self._unreadable(file, error)
                 done(file)
                 continue
