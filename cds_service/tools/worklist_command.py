@@ -8,6 +8,11 @@ import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cds_service.config import Settings
+    from cds_service.worklist.progress import Bars
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -24,6 +29,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--group", metavar="ID", help="export Group/ID (default: every patient, Patient/$export)")
     parser.add_argument("--since", metavar="INSTANT", help="only resources changed since (sent as _since, UTC)")
     parser.add_argument("--resume", metavar="STATUS_URL", help="follow an export already kicked off")
+    parser.add_argument("--scope", default="system/*.read", help="scopes asked for (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=Path("worklist"), help="output folder (default: %(default)s)")
     parser.add_argument("--now", help="evaluate as of this instant (ISO 8601 with zone); default: now")
     parser.add_argument("--memory-limit", default="512MB", help="DuckDB's memory limit (default: %(default)s)")
@@ -45,6 +51,16 @@ def _now(text: str | None) -> datetime:
     return now
 
 
+def _read_types(settings: Settings) -> frozenset[str]:
+    """The resource types the service's prefetch reads: the export's `_type`."""
+    from cds_service.cards.catalogue import load_catalogue
+    from cds_service.rules import REGISTRY
+    from cds_service.worklist.rows import template_types
+
+    (definition,) = load_catalogue(settings.catalogue_dir, REGISTRY).service_definitions()
+    return frozenset(template_types(definition).values())
+
+
 def run(args: argparse.Namespace) -> int:
     from cds_service.app import build_services
     from cds_service.cards.catalogue import CatalogueError
@@ -52,10 +68,12 @@ def run(args: argparse.Namespace) -> int:
     from cds_service.facts.valuesets import ValueSetError
     from cds_service.support.clock import FixedClock
     from cds_service.worklist import report
+    from cds_service.worklist.bulk import BulkError
     from cds_service.worklist.problems import Problems
     from cds_service.worklist.progress import Bars
     from cds_service.worklist.run import run_worklist
     from cds_service.worklist.scan import ScanError
+    from cds_service.worklist.smart import SmartAuthError
     from cds_service.worklist.source import SourceError, export_files
 
     bars = Bars(enabled=False if args.quiet else None)
@@ -65,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         settings = Settings.from_env()
         folder = args.ndjson
         if args.fhir:
-            folder = _export(args, settings, bars, problems)
+            folder = _export(args, _read_types(settings), bars)
             if folder is None:
                 return 130
         with tempfile.TemporaryDirectory(prefix="nxp2-cds-worklist-") as scratch:
@@ -78,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
                                    temp_dir=Path(scratch), bars=bars, memory_limit=args.memory_limit)
     except (SettingsError, CatalogueError, ValueSetError, SourceError, ScanError, OSError, ValueError) as error:
         return _fail(str(error))
-    except _BulkFailure as error:
+    except (BulkError, SmartAuthError) as error:
         return _fail(str(error))
     rows = report.sort_rows(outcome.rows)
     paths = report.write_all(rows, outcome.problems, outcome.run, settings.public_base_url, args.out)
@@ -88,9 +106,36 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-class _BulkFailure(RuntimeError):
-    pass
+def _since(text: str) -> str:
+    """`_since` in UTC with Z: some servers compare it as text against their own UTC instants."""
+    instant = datetime.fromisoformat(text)
+    if instant.tzinfo is None:
+        raise ValueError(f"--since {text}: give a time zone, for example 2026-11-01T00:00:00Z")
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _export(args: argparse.Namespace, settings: object, bars: object, problems: object) -> Path | None:
-    raise _BulkFailure("--fhir is not available yet")
+def _export(args: argparse.Namespace, types: frozenset[str], bars: Bars) -> Path | None:
+    """Run (or follow, with --resume) the export and download it into OUT/export; None after Ctrl-C."""
+    import requests
+
+    from cds_service.worklist.bulk import BulkClient
+    from cds_service.worklist.smart import BackendAuth, ClientKey, discover_token_endpoint
+
+    if not args.client_id or not args.key:
+        raise ValueError("--fhir needs --client-id and --key")
+    since = _since(args.since) if args.since else None
+    key = ClientKey.load(args.key)
+    session = requests.Session()
+    auth = BackendAuth(discover_token_endpoint(args.fhir, session), args.client_id, key, args.scope, session)
+    client = BulkClient(args.fhir, auth, session, bars)
+    status_url = args.resume or client.kickoff(types, args.group, since)
+    print(f"export status URL: {status_url} (follow it again with --resume)", file=sys.stderr, flush=True)
+    try:
+        manifest = client.wait(status_url)
+        return client.download(manifest, args.out / "export")
+    except KeyboardInterrupt:
+        cancelled = client.cancel(status_url)
+        print("interrupted: the export was cancelled" if cancelled else
+              f"interrupted: the server did not accept the cancel; the export may still run at {status_url}",
+              file=sys.stderr)
+        return None

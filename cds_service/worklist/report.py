@@ -95,7 +95,8 @@ def write_html(rows: list[Row], problems: Problems, run: RunFacts, evidence_base
                  "could not all be read and could not be tied to a patient: every patient was evaluated "
                  "without it.</p>") if problems.uncertain_types else ""
     page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
+<meta http-equiv="Content-Security-Policy"
+ content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
 <title>Anti-NXP2 worklist {html.escape(run.now.date().isoformat())}</title><style>{_STYLE}</style></head><body>
 <h1>Anti-NXP2 worklist</h1>
 <p><small>As of {html.escape(run.now.isoformat())} from {html.escape(run.source)}: {run.candidates} candidate

@@ -70,7 +70,7 @@ def _name(patient: Mapping[str, Any] | None) -> str:
         if isinstance(name.get("text"), str) and name["text"].strip():
             return str(name["text"]).strip()
         given = [g for g in name.get("given") or [] if isinstance(g, str)]
-        family = name.get("family") if isinstance(name.get("family"), str) else ""
+        family = name["family"] if isinstance(name.get("family"), str) else ""
         text = " ".join([*given, family]).strip()
         if text:
             return text

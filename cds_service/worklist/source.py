@@ -11,7 +11,7 @@ from pathlib import Path
 
 import orjson
 
-from cds_service.worklist.problems import SERVER_ERROR, Problems
+from cds_service.worklist.problems import DOWNLOAD_FAILED, SERVER_ERROR, Problems
 from cds_service.worklist.scan import ExportFile
 
 MANIFEST = "manifest.json"
@@ -37,10 +37,16 @@ def export_files(folder: Path, problems: Problems) -> list[ExportFile]:
             manifest = orjson.loads(manifest_path.read_bytes())
             outputs = [(str(o["type"]), folder / str(o["file"])) for o in manifest.get("output", [])]
             errors = [folder / str(e["file"]) for e in manifest.get("error", [])]
+            failed = [(str(f.get("type") or ""), str(f.get("url") or "")) for f in manifest.get("failed", [])]
         except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as error:
             raise SourceError(f"{manifest_path}: not a manifest this tool wrote ({error})") from None
         for path in errors:
             problems.add(SERVER_ERROR, path.name, _count_lines(path) if path.is_file() else 1)
+        for kind, url in failed:
+            # A file we could not fetch: whose data it held is unknown, so its type is uncertain for everyone.
+            problems.add(DOWNLOAD_FAILED, url.split("?")[0] or "(no url)")
+            if kind:
+                problems.uncertain_types.add(kind)
         return [ExportFile(path, kind) for kind, path in outputs if path.is_file()]
     files = sorted(p for p in folder.iterdir() if p.is_file() and ".ndjson" in p.name)
     if not files:
