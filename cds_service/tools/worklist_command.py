@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from cds_service.config import Settings
+    from cds_service.hooks.evaluate import Services
     from cds_service.worklist.progress import Bars
+    from cds_service.worklist.rows import FetchFrom
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -81,19 +83,22 @@ def run(args: argparse.Namespace) -> int:
     try:
         now = _now(args.now)  # one instant for the whole run: every patient is evaluated as of it
         settings = Settings.from_env()
-        folder = args.ndjson
+        folder, fetch = args.ndjson, None
         if args.fhir:
-            folder = _export(args, _read_types(settings), bars)
-            if folder is None:
+            exported = _export(args, _read_types(settings), bars)
+            if exported is None:
                 return 130
+            folder, fetch = exported
         with tempfile.TemporaryDirectory(prefix="nxp2-cds-worklist-") as scratch:
             # Offline evaluation, as `nxp2-cds evaluate`: card records go to a throw-away SQLite file.
             offline = dataclasses.replace(settings, data_dir=Path(scratch), database_url="", card_audit=False)
             services = build_services(offline, clock=FixedClock(now))
+            if fetch is not None:
+                services = _fetching(services, offline, fetch.base)
             (definition,) = services.catalogue.service_definitions()
             files = export_files(folder, problems)
             outcome = run_worklist(files, services, definition, problems, source=str(args.fhir or folder),
-                                   temp_dir=Path(scratch), bars=bars, memory_limit=args.memory_limit)
+                                   temp_dir=Path(scratch), bars=bars, memory_limit=args.memory_limit, fetch=fetch)
     except (SettingsError, CatalogueError, ValueSetError, SourceError, ScanError, OSError, ValueError) as error:
         return _fail(str(error))
     except (BulkError, SmartAuthError) as error:
@@ -107,18 +112,34 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _since(text: str) -> str:
-    """`_since` in UTC with Z: some servers compare it as text against their own UTC instants."""
+    """`_since` in UTC with Z and milliseconds: some servers (sekmet) compare it as text with their own
+    `lastUpdated`, and "…37Z" sorts after "…37.964Z" of the same second (measured)."""
     instant = datetime.fromisoformat(text)
     if instant.tzinfo is None:
         raise ValueError(f"--since {text}: give a time zone, for example 2026-11-01T00:00:00Z")
-    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return instant.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _export(args: argparse.Namespace, types: frozenset[str], bars: Bars) -> Path | None:
-    """Run (or follow, with --resume) the export and download it into OUT/export; None after Ctrl-C."""
+def _fetching(services: Services, settings: Settings, base: str) -> Services:
+    """Services that may fetch from the one FHIR server the user named (any address but cloud metadata)."""
+    from cds_service.fhir_client.client import Limits
+    from cds_service.fhir_client.policy import FhirPolicy
+    from cds_service.hooks.prefetch import FhirAccess
+
+    policy = FhirPolicy([("*", "*", (base,))], allowed_networks=["0.0.0.0/0", "::/0"])
+    access = FhirAccess(policy, Limits.from_settings(settings), budget_s=max(settings.fhir_timeout_s, 30.0))
+    return dataclasses.replace(services, fhir=access)
+
+
+def _export(args: argparse.Namespace, types: frozenset[str], bars: Bars) -> tuple[Path, FetchFrom | None] | None:
+    """Run (or follow, with --resume) the export and download it into OUT/export; None after Ctrl-C.
+
+    With --since, also how to read each patient's whole record from the server (the export has changes only).
+    """
     import requests
 
     from cds_service.worklist.bulk import BulkClient
+    from cds_service.worklist.rows import FetchFrom
     from cds_service.worklist.smart import BackendAuth, ClientKey, discover_token_endpoint
 
     if not args.client_id or not args.key:
@@ -129,10 +150,11 @@ def _export(args: argparse.Namespace, types: frozenset[str], bars: Bars) -> Path
     auth = BackendAuth(discover_token_endpoint(args.fhir, session), args.client_id, key, args.scope, session)
     client = BulkClient(args.fhir, auth, session, bars)
     status_url = args.resume or client.kickoff(types, args.group, since)
+    fetch = FetchFrom(args.fhir.rstrip("/"), auth.token, args.scope, args.client_id) if since else None
     print(f"export status URL: {status_url} (follow it again with --resume)", file=sys.stderr, flush=True)
     try:
         manifest = client.wait(status_url)
-        return client.download(manifest, args.out / "export")
+        return client.download(manifest, args.out / "export"), fetch
     except KeyboardInterrupt:
         cancelled = client.cancel(status_url)
         print("interrupted: the export was cancelled" if cancelled else

@@ -10,7 +10,7 @@ required key missing is "could not be read", an optional one degrades the cards 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -81,15 +81,38 @@ def _datum_date(datum: Datum) -> str:
     return datum.when.isoformat() if datum.when is not None else ""
 
 
+@dataclass(frozen=True)
+class FetchFrom:
+    """With `--since` the export holds only what changed: each patient's whole record is then read from the
+    FHIR server by the hook's own fetch path (`fhirServer` + `fhirAuthorization` in the request)."""
+
+    base: str
+    token: Callable[[], str]
+    scope: str
+    client_id: str
+
+
 class PatientRows:
     """Turns one patient's resources into rows; built once per run around the run's Services."""
 
-    def __init__(self, services: Services, definition: ServiceDefinition, problems: Problems) -> None:
+    def __init__(self, services: Services, definition: ServiceDefinition, problems: Problems,
+                 fetch: FetchFrom | None = None) -> None:
         self.services = services
         self.definition = definition
         self.service = find_service(services, definition.id)
         self.key_types = template_types(definition)
         self.problems = problems
+        self.fetch = fetch
+
+    def _fetch_request(self, patient_id: str) -> dict[str, Any]:
+        assert self.fetch is not None
+        return {
+            "hook": self.definition.hook, "hookInstance": str(uuid.uuid4()),
+            "context": {"userId": "Device/nxp2-cds-worklist", "patientId": patient_id},
+            "fhirServer": self.fetch.base,
+            "fhirAuthorization": {"access_token": self.fetch.token(), "token_type": "Bearer", "expires_in": 300,
+                                  "scope": self.fetch.scope, "subject": self.fetch.client_id},
+        }
 
     def _unreadable(self, patient_id: str, patient: Mapping[str, Any] | None, reason: str) -> list[Row]:
         return [Row(patient_id, _name(patient), "", "", "", "", "", "", UNREADABLE, reason)]
@@ -101,19 +124,23 @@ class PatientRows:
         patients = [r for r in latest.values() if r.get("resourceType") == "Patient"]
         patient = patients[0] if len(patients) == 1 else None
         lost = self.problems.lost_types(patient_id)
-        if "Patient" in lost or patient is None:
+        if self.fetch is None and ("Patient" in lost or patient is None):
             found = "a Patient line could not be read" if "Patient" in lost else f"{len(patients)} Patient resources"
             return self._unreadable(patient_id, patient, f"expected one readable Patient, found {found}")
         bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in latest.values()]}
         try:
-            request = build_request(bundle, self.definition, hook_instance=str(uuid.uuid4()))
+            if self.fetch is not None:
+                request = self._fetch_request(patient_id)
+            else:
+                request = build_request(bundle, self.definition, hook_instance=str(uuid.uuid4()))
             for key, resource_type in self.key_types.items():
                 if resource_type in lost:
                     request.get("prefetch", {}).pop(key, None)
             evaluation = evaluate(self.definition.id, HookRequest.model_validate(request), self.services)
         except PrefetchUnavailable as error:
+            where = "fetched from the FHIR server" if self.fetch else "read from the export"
             return self._unreadable(patient_id, patient, f"{self.key_types.get(error.key, error.key)} data "
-                                    "could not all be read from the export")
+                                    f"could not all be {where}")
         except (BundleError, ValidationError) as error:
             return self._unreadable(patient_id, patient, str(error).splitlines()[0])
         age = self._age(evaluation.facts)

@@ -100,9 +100,11 @@ _LOST_PATIENT = (
 _LOST_TYPE = r"""regexp_extract(line, '"resourceType"\s*:\s*"([A-Za-z]+)"', 1)"""
 
 
-def _keyed(path: Path, candidate: CandidateFilter | None) -> str:
+def _keyed(path: Path, candidate: CandidateFilter | None, everyone: bool = False) -> str:
     """The lines of one file with ok (valid JSON), rt (resourceType), pid (patient id) and hit (candidate)."""
-    if candidate is None:
+    if everyone:
+        hit = "ok"
+    elif candidate is None:
         hit = "false"
     else:
         prefix = " OR ".join(f"starts_with(c, {_literal(p)})" for p in candidate.prefixes)
@@ -144,17 +146,19 @@ class ExportScan:
     def close(self) -> None:
         self.db.close()
 
-    def find_candidates(self, candidate: CandidateFilter, done: Callable[[ExportFile], None] = lambda _: None) -> int:
-        """Pass 1: count bad input and collect the candidate patients. Returns how many were found."""
+    def find_candidates(self, candidate: CandidateFilter, done: Callable[[ExportFile], None] = lambda _: None,
+                        *, everyone: bool = False) -> int:
+        """Pass 1: count bad input and collect the candidate patients (with `everyone`, every patient a
+        resource of a type the rules read belongs to). Returns how many were found."""
         types = _list(self.types)
         for file in self.files:
             query = f"""
-                WITH c AS ({_keyed(file.path, candidate)})
+                WITH c AS ({_keyed(file.path, candidate, everyone)})
                 SELECT count(*) FILTER (WHERE NOT ok),
                     count(*) FILTER (WHERE ok AND rt IS NULL),
                     count(*) FILTER (WHERE ok AND rt IS NOT NULL AND NOT list_contains({types}, rt)),
                     count(*) FILTER (WHERE ok AND list_contains({types}, rt) AND pid IS NULL),
-                    list(DISTINCT pid) FILTER (WHERE hit AND pid IS NOT NULL),
+                    list(DISTINCT pid) FILTER (WHERE hit AND pid IS NOT NULL AND list_contains({types}, rt)),
                     list(DISTINCT struct_pack(p := {_LOST_PATIENT}, t := {_LOST_TYPE})) FILTER (WHERE NOT ok)
                 FROM c"""  # noqa: S608 (see _keyed)
             try:

@@ -7,8 +7,10 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -136,3 +138,22 @@ def test_ctrl_c_cancels_the_export(server: SmartFhirServer, tmp_path: Path) -> N
     assert "interrupted: the export was cancelled" in rest and "Traceback" not in rest
     status, _ = server.request("GET", status_url)
     assert status == 404  # sekmet forgot the export: the DELETE reached it
+
+
+def test_since_reads_each_changed_patients_whole_record_from_the_server(
+    server: SmartFhirServer, real_app: Flask, tmp_path: Path
+) -> None:
+    # Only the Patient changes after `since`: the export holds that one line, yet the cards must be those of
+    # the whole record (antibody result included), read through the hook's own fetch path.
+    time.sleep(1.1)
+    since = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    name = GROUP[0]
+    patient = next(e["resource"] for e in fixture_bundles()[name]["entry"]
+                   if e["resource"]["resourceType"] == "Patient")
+    status, _ = server.request("PUT", f"Patient/{patient['id']}", patient | {"active": True})
+    assert status in (200, 201)
+    code, out = worklist(server, tmp_path, "worklist-ec", EC_KEY, "--since", since)
+    assert code == 0
+    exported = json.loads((out / "export" / "manifest.json").read_text())["output"]
+    assert [o["type"] for o in exported] == ["Patient"]
+    assert rows_by_patient(out) == expected(real_app, [name])
