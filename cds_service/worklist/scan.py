@@ -14,6 +14,7 @@ the candidates' lines into a DuckDB table and yields them patient by patient.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,31 +101,58 @@ _LOST_PATIENT = (
 _LOST_TYPE = r"""regexp_extract(line, '"resourceType"\s*:\s*"([A-Za-z]+)"', 1)"""
 
 
+def _code_pattern(codes: tuple[str, ...], prefixes: tuple[str, ...]) -> str:
+    """A raw-line regex that any JSON string holding one of the codes matches (dots allowed between
+    characters, any case: the lookup strips ICD-10-CM dots and compares in upper case)."""
+    def loose(code: str) -> str:
+        return r"\.?".join(re.escape(ch) for ch in code)
+    alternatives = [f'"\\s*{loose(c)}\\s*"' for c in codes] + [f'"\\s*{loose(p)}' for p in prefixes]
+    return "(?i)" + "|".join(alternatives) if alternatives else "(?!)"
+
+
 def _keyed(path: Path, candidate: CandidateFilter | None, everyone: bool = False) -> str:
-    """The lines of one file with ok (valid JSON), rt (resourceType), pid (patient id) and hit (candidate)."""
+    """The lines of one file with ok (valid JSON), rt (resourceType), pid (patient id), hit (candidate by
+    its raw line) and escaped (an Observation line with a JSON escape, see `_escaped_hits`).
+
+    `hit` is decided on the raw line (the value set's text patterns and codes anywhere in it: a superset of
+    them in the code texts, and cheap to test).
+    """
+    escaped = "false"
     if everyone:
         hit = "ok"
     elif candidate is None:
         hit = "false"
     else:
-        prefix = " OR ".join(f"starts_with(c, {_literal(p)})" for p in candidate.prefixes)
-        by_prefix = f" OR len(list_filter({_CODES}, lambda c: {prefix})) > 0" if prefix else ""
-        hit = (
-            f"CASE WHEN ok AND f[1] = 'Observation' THEN regexp_matches({_TEXTS}, {_literal(candidate.pattern)}) "
-            f"OR list_has_any({_CODES}, {_list(candidate.codes)}){by_prefix} ELSE false END"
-        )
+        hit = (f"CASE WHEN ok AND f[1] = 'Observation' THEN regexp_matches(line, {_literal(candidate.pattern)}) "
+               f"OR regexp_matches(line, {_literal(_code_pattern(candidate.codes, candidate.prefixes))}) "
+               "ELSE false END")
+        escaped = "CASE WHEN ok AND f[1] = 'Observation' THEN regexp_matches(line, '\\\\[utnrfb]') ELSE false END"
     # Built as text: DuckDB takes a table function's file name and a regex only as constants. Every value put
     # in goes through _literal (quotes doubled); they come from our own value sets and the export's file names.
     return f"""
         WITH raw AS (SELECT line FROM {_source(path)} WHERE line IS NOT NULL AND trim(line) <> ''),
         v AS (SELECT line, json_valid(line) AS ok FROM raw),
         k AS (SELECT line, ok, CASE WHEN ok THEN json_extract_string(line,
-                ['$.resourceType', '$.id', '$.subject.reference', '$.patient.reference']) END AS f FROM v)
+                ['$.resourceType', '$.id', '$.subject.reference', '$.patient.reference']) END AS f FROM v),
+        r AS (SELECT line, ok, f, coalesce(f[3], f[4], '') AS ref FROM k)
         SELECT line, ok, f[1] AS rt,
             CASE WHEN f[1] = 'Patient' THEN f[2]
-                 ELSE nullif(regexp_extract(coalesce(f[3], f[4], ''), '(?:^|/)Patient/([^/]+)', 1), '') END AS pid,
-            {hit} AS hit
-        FROM k"""  # noqa: S608
+                 WHEN starts_with(ref, 'Patient/') AND NOT contains(substr(ref, 9), '/') THEN nullif(substr(ref, 9), '')
+                 ELSE nullif(regexp_extract(ref, '(?:^|/)Patient/([^/]+)', 1), '') END AS pid,
+            {hit} AS hit, {escaped} AS escaped
+        FROM r"""  # noqa: S608
+
+
+def _escaped_hits(path: Path, candidate: CandidateFilter) -> str:
+    """An escape (\\u00e9, \\t) can hide a text from the raw-line test: such lines are also tested on their
+    decoded code texts and codes. In a WHERE clause, so only those few lines are decoded."""
+    prefix = " OR ".join(f"starts_with(c, {_literal(p)})" for p in candidate.prefixes)
+    by_prefix = f" OR len(list_filter({_CODES}, lambda c: {prefix})) > 0" if prefix else ""
+    return f"""
+        SELECT DISTINCT pid FROM ({_keyed(path, candidate)})
+        WHERE escaped AND NOT hit AND pid IS NOT NULL
+          AND (regexp_matches({_TEXTS}, {_literal(candidate.pattern)})
+               OR list_has_any({_CODES}, {_list(candidate.codes)}){by_prefix})"""  # noqa: S608
 
 
 class ExportScan:
@@ -159,7 +187,7 @@ class ExportScan:
                     count(*) FILTER (WHERE ok AND rt IS NOT NULL AND NOT list_contains({types}, rt)),
                     count(*) FILTER (WHERE ok AND list_contains({types}, rt) AND pid IS NULL),
                     list(DISTINCT pid) FILTER (WHERE hit AND pid IS NOT NULL AND list_contains({types}, rt)),
-                    list(DISTINCT struct_pack(p := {_LOST_PATIENT}, t := {_LOST_TYPE})) FILTER (WHERE NOT ok)
+                    count(*) FILTER (WHERE escaped AND NOT hit)
                 FROM c"""  # noqa: S608 (see _keyed)
             try:
                 row = self.db.execute(query).fetchone()
@@ -170,14 +198,21 @@ class ExportScan:
             except duckdb.Error as error:
                 raise ScanError(f"{file.path.name}: {_first_line(error)}") from None
             assert row is not None
-            malformed, no_type, not_read, no_subject, hits, lost = row
+            malformed, no_type, not_read, no_subject, hits, escaped = row
+            if escaped and not everyone:
+                decoded = self.db.execute(_escaped_hits(file.path, candidate)).fetchall()
+                hits = [*(hits or ()), *(pid for (pid,) in decoded)]
             name = file.path.name
             self.problems.add(MALFORMED, name, malformed)
             self.problems.add(NO_TYPE, name, no_type)
             self.problems.add(NOT_READ, name, not_read)
             self.problems.add(NO_SUBJECT, name, no_subject)
-            for item in lost or ():
-                self._lost(item["p"], item["t"] or file.declared_type)
+            if malformed:  # rare: a second read, of the malformed lines only, for whose data they held
+                lost = self.db.execute(f"""
+                    SELECT DISTINCT {_LOST_PATIENT}, {_LOST_TYPE}
+                    FROM ({_keyed(file.path, None)}) WHERE NOT ok""").fetchall()  # noqa: S608 (see _keyed)
+                for patient_id, resource_type in lost:
+                    self._lost(patient_id, resource_type or file.declared_type)
             if hits:
                 self.db.executemany("INSERT OR IGNORE INTO candidates VALUES (?)", [(h,) for h in hits])
             self.readable.append(file)
