@@ -103,6 +103,9 @@ def run(args: argparse.Namespace) -> int:
         return _fail(str(error))
     except (BulkError, SmartAuthError) as error:
         return _fail(str(error))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
     rows = report.sort_rows(outcome.rows)
     paths = report.write_all(rows, outcome.problems, outcome.run, settings.public_base_url, args.out)
     for line in report.summary(rows, outcome.problems, outcome.run):
@@ -151,8 +154,8 @@ def _export(args: argparse.Namespace, types: frozenset[str], bars: Bars) -> tupl
     client = BulkClient(args.fhir, auth, session, bars)
     status_url = args.resume or client.kickoff(types, args.group, since)
     fetch = FetchFrom(args.fhir.rstrip("/"), auth.token, args.scope, args.client_id) if since else None
-    print(f"export status URL: {status_url} (follow it again with --resume)", file=sys.stderr, flush=True)
-    try:
+    try:  # from here on Ctrl-C cancels the export (the line below may itself be interrupted)
+        print(f"export status URL: {status_url} (follow it again with --resume)", file=sys.stderr, flush=True)
         manifest = client.wait(status_url)
         return client.download(manifest, args.out / "export"), fetch
     except KeyboardInterrupt:
