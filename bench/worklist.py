@@ -157,7 +157,8 @@ def run(folder: Path, out: Path) -> dict[str, float]:
         child = subprocess.Popen(command,  # noqa: S603 (our own command, fixed arguments)
                                  stdout=subprocess.PIPE, stderr=errors, text=True, cwd=PROJECT)
         assert child.stdout is not None
-        printed = child.stdout.read()
+        with child.stdout:
+            printed = child.stdout.read()
         _, status, usage = os.wait4(child.pid, 0)
         child.returncode = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - started
@@ -169,7 +170,9 @@ def run(folder: Path, out: Path) -> dict[str, float]:
     due = re.search(r"(\d+) with a card due", printed)
     return {"wall": wall, "scan": float(times["scan"]), "evaluate": float(times["evaluate"]),
             "candidates": float(candidates.group(1)) if candidates else 0.0,
-            "due": float(due.group(1)) if due else 0.0, "peak_mib": usage.ru_maxrss / 1024}
+            "due": float(due.group(1)) if due else 0.0, "peak_mib": usage.ru_maxrss / 1024,
+            # CPU seconds of the child (all threads): on a shared machine wall time says more about the others
+            "cpu": usage.ru_utime + usage.ru_stime}
 
 
 def measure(patients: int, scratch: Path) -> dict[str, float]:
@@ -182,7 +185,8 @@ def measure(patients: int, scratch: Path) -> dict[str, float]:
           f"(generated in {generated:.0f} s) | scan {figures['scan']:5.1f} s  evaluate {figures['evaluate']:5.1f} s  "
           f"whole run {figures['wall']:5.1f} s  {patients / figures['wall']:>8,.0f} patients/s  "
           f"candidates {figures['candidates']:,.0f} ({figures['due']:,.0f} with a card)  "
-          f"peak RSS {figures['peak_mib']:,.0f} MiB", flush=True)
+          f"peak RSS {figures['peak_mib']:,.0f} MiB  CPU {figures['cpu']:.0f} s  "
+          f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)", flush=True)
     return figures
 
 

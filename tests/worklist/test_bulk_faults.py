@@ -38,11 +38,11 @@ def fake() -> Iterator[FakeBulk]:
         yield FakeBulk(server, KEY.public_key(), ndjson(NAMES))
 
 
-def client(fake: FakeBulk, tmp_path: Path, waits: list[float], patience: Patience = Patience()) -> BulkClient:
+def client(fake: FakeBulk, tmp_path: Path, waits: list[float], patience: Patience | None = None) -> BulkClient:
     session = requests.Session()
     key = ClientKey.load(write_pem(KEY, tmp_path / "key.pem"))
     auth = BackendAuth(fake.server.url("/auth/token"), "worklist", key, "system/*.read", session)
-    return BulkClient(fake.base, auth, session, Bars(enabled=False), patience, sleep=waits.append)
+    return BulkClient(fake.base, auth, session, Bars(enabled=False), patience or Patience(), sleep=waits.append)
 
 
 def test_the_worklist_survives_every_fault_and_gives_the_services_cards(
