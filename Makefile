@@ -66,7 +66,7 @@ postgres-server:
 			"(or set CDS_TEST_PG_BINDIR to a folder with initdb, pg_ctl and postgres)"; exit 1; \
 	fi
 
-# Regenerate the README settings table and deploy/.env.example from the Settings in cds_service/config.py.
+# Regenerate the README settings table and deploy/.env.example from the Settings in cds_service/config/ (one module per group).
 docs: $(BIN)/activate
 	$(BIN)/nxp2-cds docs
 

@@ -18,13 +18,13 @@ from cds_service.api import demo, errors, security, telemetry
 from cds_service.cards.catalogue import load_catalogue
 from cds_service.config import Settings
 from cds_service.facts.valuesets import load_valuesets
-from cds_service.feedback.store import FeedbackStore
 from cds_service.hooks.evaluate import Services
 from cds_service.hooks.orders import OrderTemplates
 from cds_service.hooks.prefetch import FhirAccess, check_templates
 from cds_service.observability import configure_logging
 from cds_service.rules import REGISTRY
 from cds_service.rules.registry import RegisteredRule
+from cds_service.storage.feedback import FeedbackStore
 from cds_service.storage.stores import Stores, open_stores
 from cds_service.support.clock import Clock, SystemClock
 from cds_service.support.ids import IdSource, RandomIds
@@ -58,6 +58,7 @@ def build_services(
         valuesets=valuesets,
         orders=OrderTemplates(suggestions),
         store=store if store is not None else stores.feedback,
+        records=stores.records,
         clock=clock,
         ids=ids or RandomIds(),
         audit=stores.audit,

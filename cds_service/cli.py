@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     settings.add_argument("--markdown", action="store_true", help="print the README table of every setting")
     settings.set_defaults(run=_settings)
     commands.add_parser(
-        "docs", help="regenerate the README settings table and deploy/.env.example from config.py"
+        "docs", help="regenerate the README settings table and deploy/.env.example from cds_service/config/"
     ).set_defaults(run=_docs)
     request = commands.add_parser(
         "request", help="print a CDS Hooks request whose prefetch holds a FHIR Bundle's resources"

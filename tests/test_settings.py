@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cds_service.app import create_app
-from cds_service.config import PROJECT_ROOT, Settings, SettingsError, documented_settings
+from cds_service.config import PROJECT_ROOT, Settings, SettingsError, documented_groups, documented_settings
 from cds_service.tools import settings_docs
 
 ENV_EXAMPLE = PROJECT_ROOT / "deploy" / ".env.example"
@@ -119,3 +119,32 @@ def test_make_docs_rewrites_a_stale_table_and_env_example(tmp_path: Path) -> Non
     )
     assert env_file.read_text(encoding="utf-8") == settings_docs.env_example()
     assert settings_docs.write(readme, env_file) == []
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"CDS_TRUST_SANDBOX": "true"}, "CDS_TRUST_SANDBOX: the sandbox's private key is public"),
+        ({"CDS_JWT_ISSUERS": '{"https://sandbox.cds-hooks.org": {"jku": "https://sandbox.cds-hooks.org/k"}}'},
+         "CDS_JWT_ISSUERS: the public sandbox cannot be trusted in production"),
+        ({"CDS_JWKS_ALLOW_HTTP_LOOPBACK": "true"}, "CDS_JWKS_ALLOW_HTTP_LOOPBACK: development and tests only"),
+        ({"CDS_JWT_ISSUERS": '{"https://ehr.example.org": {"jku": "http://127.0.0.1:9/jwks.json"}}'},
+         "CDS_JWT_ISSUERS: jku 'http://127.0.0.1:9/jwks.json' must be https"),
+        ({"CDS_DEMO_FHIR_URL": "http://127.0.0.1:8090/fhir"}, "CDS_DEMO_FHIR_URL: the demo EHR exists in development"),
+    ],
+)
+def test_reading_the_settings_refuses_what_is_unsafe_in_production(env: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=re.escape(message)):
+        Settings.from_env(env)
+    # The control: allowed in development (an http jku also needs the loopback switch there).
+    development = Settings.from_env(env | {"CDS_MODE": "development", "CDS_JWKS_ALLOW_HTTP_LOOPBACK": "true"})
+    assert development.development
+    with pytest.raises(SettingsError, match="production mode needs at least one trusted issuer"):
+        Settings().check_startup()
+
+
+def test_each_group_of_settings_has_its_own_table_and_section() -> None:
+    for title, rows in documented_groups():
+        assert rows, title
+        assert f"**{title}**\n\n| Variable | Default | Meaning |" in settings_docs.settings_table()
+        assert f"# ===== {title} =====" in settings_docs.env_example()

@@ -26,7 +26,7 @@ from cds_service.api.context import services
 from cds_service.api.errors import ApiError, BadRequest
 from cds_service.api.responses import json_response
 from cds_service.auth.demo import DEMO_ISSUER, sign_demo_jwt
-from cds_service.config import Settings, SettingsError
+from cds_service.config import Settings
 from cds_service.hooks.chart import chart_summary
 
 log = logging.getLogger(__name__)
@@ -144,14 +144,8 @@ def summary() -> Response:
 
 
 def install(app: Flask, settings: Settings) -> None:
-    """Serve /demo in development mode only; refuse CDS_DEMO_FHIR_URL in production.
-
-    Raises:
-        SettingsError: CDS_DEMO_FHIR_URL is set in production mode.
-    """
+    """Serve /demo in development mode only (Settings refuses CDS_DEMO_FHIR_URL in production)."""
     if not settings.development:
-        if settings.demo_fhir_url:
-            raise SettingsError("CDS_DEMO_FHIR_URL: the demo EHR exists in development mode only")
         return
     app.register_blueprint(bp)
     log.warning("DEVELOPMENT MODE: the demo EHR is served at /demo (demo FHIR server: %s)",

@@ -1,49 +1,24 @@
-"""Build the set of trusted issuers and the `Verifier` from the settings; refuse unsafe combinations.
+"""Build the set of trusted issuers and the `Verifier` from the settings.
 
-Production refuses to start without a trusted issuer, with the public sandbox (its private key is
-public), or with an http jku. Each refusal is a SettingsError naming the variable. No Flask.
+The production-mode refusals (the public sandbox, http jku URLs, no trusted issuer) are settings checks in
+config/auth.py; here only what needs the files: a JWK Set that cannot be read or holds a private key. No Flask.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable
 from functools import partial
-from urllib.parse import urlsplit
 
 from cds_service.auth.jwks import JwksError, KeyStore, TrustedIssuer, fetch_jwks, load_jwks_file
 from cds_service.auth.jwt import AuthPolicy, Verifier
 from cds_service.auth.replay import ReplayCache
 from cds_service.config import IssuerConfig, Settings, SettingsError
+from cds_service.config.auth import SANDBOX_ISSUER
 
-SANDBOX_ISSUER = "https://sandbox.cds-hooks.org"
 SANDBOX_JKU = "https://sandbox.cds-hooks.org/.well-known/jwks.json"
 
 
-def _loopback(host: str | None) -> bool:
-    if host in {"localhost"}:
-        return True
-    try:
-        return host is not None and ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _check_jku(url: str, settings: Settings) -> None:
-    parts = urlsplit(url)
-    if parts.scheme == "https":
-        return
-    if settings.jwks_allow_http_loopback and settings.development and _loopback(parts.hostname):
-        return
-    raise SettingsError(
-        f"CDS_JWT_ISSUERS: jku {url!r} must be https (http only on 127.0.0.1/localhost, in development, "
-        "with CDS_JWKS_ALLOW_HTTP_LOOPBACK=true)"
-    )
-
-
-def _trusted(config: IssuerConfig, settings: Settings) -> TrustedIssuer:
-    for url in config.jku:
-        _check_jku(url, settings)
+def _trusted(config: IssuerConfig) -> TrustedIssuer:
     try:
         keys = load_jwks_file(config.jwks_file) if config.jwks_file else {}
     except JwksError as error:
@@ -68,23 +43,12 @@ def _sandbox(settings: Settings) -> TrustedIssuer:
 
 def trusted_issuers(settings: Settings, extra: Iterable[TrustedIssuer] = ()) -> dict[str, TrustedIssuer]:
     """Return issuer -> TrustedIssuer from CDS_JWT_ISSUERS, the sandbox (when enabled) and `extra`."""
-    if not settings.development:
-        if settings.trust_sandbox:
-            raise SettingsError("CDS_TRUST_SANDBOX: the sandbox's private key is public; refused in production")
-        if any(config.issuer.rstrip("/") == SANDBOX_ISSUER for config in settings.jwt_issuers):
-            raise SettingsError("CDS_JWT_ISSUERS: the public sandbox cannot be trusted in production")
-        if settings.jwks_allow_http_loopback:
-            raise SettingsError("CDS_JWKS_ALLOW_HTTP_LOOPBACK: development and tests only; production needs https")
-    issuers = {config.issuer: _trusted(config, settings) for config in settings.jwt_issuers}
+    settings.check_startup()
+    issuers = {config.issuer: _trusted(config) for config in settings.jwt_issuers}
     if settings.trust_sandbox and SANDBOX_ISSUER not in issuers:
         issuers[SANDBOX_ISSUER] = _sandbox(settings)
     for issuer in extra:
         issuers.setdefault(issuer.issuer, issuer)
-    if not settings.development and not issuers:
-        raise SettingsError(
-            "CDS_JWT_ISSUERS: production mode needs at least one trusted issuer (see docs/security.md, "
-            "'Registering an EHR'); CDS_MODE=development accepts calls without a JWT"
-        )
     return issuers
 
 

@@ -83,6 +83,8 @@ class Problem:
     recorded: datetime | None
     ref: ResourceRef
     display: str = ""
+    # The Condition text the concept was recognised from when no code matched ("" when a code matched).
+    recognised_from_text: str = ""
 
     @property
     def noted(self) -> datetime | None:
@@ -200,7 +202,10 @@ class PatientFacts:
         return None if self.onset is None else self.age_on(self.onset.when)
 
     def is_juvenile_onset(self) -> bool | None:
-        """True when myositis began before 18; None when onset or birth date is unknown."""
+        """True when myositis began before 18, or juvenile dermatomyositis is coded or named (whatever the
+        dates); None when onset or birth date is unknown."""
+        if self.problems_of("juvenile-dermatomyositis"):
+            return True
         age = self.onset_age()
         return None if age is None else age < 18
 

@@ -43,14 +43,16 @@ INTERPRETATIONS: Final[dict[str, Positivity]] = {
 _WORDS: Final[dict[str, Positivity]] = {
     **dict.fromkeys(
         (
-            "positive", "pos", "strong positive", "strongly positive", "weak positive", "weakly positive",
-            "low positive", "high positive", "moderate positive", "detected", "present", "reactive",
+            "positive", "pos", "strong positive", "strongly positive", "high positive", "moderate positive",
+            "detected", "present", "reactive",
             "+", "++", "+++", "++++", "1+", "2+", "3+", "4+", "abnormal",
         ),
         POSITIVE,
     ),
     **dict.fromkeys(
         (
+            # Weak and low positives are read as equivocal (issue 14): the seeds count only a clear positive.
+            "weak positive", "weakly positive", "low positive", "low-positive", "weak-positive", "(+) weak",
             "borderline", "borderline positive", "equivocal", "indeterminate", "inconclusive", "+/-", "(+)",
             "weakly reactive", "low level", "trace",
         ),

@@ -1,4 +1,4 @@
-"""Units: the canonical unit of every numeric concept and the explicit table that converts to it.
+"""Units: the explicit table that converts what labs send into each numeric concept's canonical unit.
 
 Hand-written on purpose (terminology.md section 4b): ucumvert refuses the real-world strings labs send
 (`IU/L`, `µg/L`, `x10^9/L`) and reads `K/uL` as kelvin per microlitre; pint reads `10*9/L` as 90/L; neither
@@ -28,27 +28,8 @@ class Conversion:
 
 SAME: Final = Conversion(1.0)
 
-# Concept -> canonical unit (GUIDE "Concept names"); value-set files must agree (checked at load).
-CANONICAL: Final[dict[str, str]] = {
-    "ck": "U/L",
-    "ast": "U/L",
-    "ferritin": "ng/mL",
-    "platelets": "10*3/uL",
-    "triglycerides": "mg/dL",
-    "fibrinogen": "mg/dL",
-    "troponin-i": "ng/L",
-    "troponin-t": "ng/L",
-    "ck-mb": "ng/mL",
-    "cd4-cd8-ratio": "{ratio}",
-    "bmi": "kg/m2",
-    "body-weight": "kg",
-    "body-height": "cm",
-    "body-temperature": "Cel",
-    "cmas": "{score}",
-    "mmt8": "{score}",
-    "proximal-strength": "{score}",
-    "ana": "{titer}",
-}
+# Each numeric concept's canonical unit is stated once, as `unit:` in its value-set file
+# (cards/valuesets/<concept>.yaml); `valuesets.load_valuesets` checks that the table below converts it unchanged.
 
 # Enzyme activity (CK, AST): 1 ukat/L = 60 U/L (1 U = 1 umol/min, 1 kat = 1 mol/s). IU/L -> U/L is 1:1 by
 # clinical convention; strict UCUM calls [IU] and U not commensurable, so it is an explicit alias here.
@@ -148,5 +129,11 @@ def conversion(concept: str, unit: str) -> Conversion | None:
     return result
 
 
-def canonical_unit(concept: str) -> str:
-    return CANONICAL[concept]
+def numeric_concepts() -> frozenset[str]:
+    """The concepts that have a conversion table: exactly the `kind: lab` value sets (checked at load)."""
+    return frozenset(_FACTORS) | {"body-temperature"}
+
+
+def converts_unchanged(concept: str, unit: str) -> bool:
+    """True when `unit` is one the table converts to the concept's canonical unit with factor 1 and no offset."""
+    return _TABLE.get((concept, normalise(unit))) == SAME

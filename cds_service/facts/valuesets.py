@@ -3,10 +3,13 @@
 One file per concept name of the GUIDE (every name must have a file, and no other file may exist). A file
 lists codes (system + code + display), each marked `confirmed` or `unconfirmed` as terminology.md and
 verification.md section 5 say; CPT codes carry `licence: AMA CPT` so a site without a licence can drop
-them (`load_valuesets(..., drop_licensed=True)`). ICD-10-CM may also be matched by prefix (`C` = every
-malignant neoplasm). Anti-NXP2 has no LOINC code, so its file adds text patterns on `code.text` and
-`coding.display` and the line-blot cut-off; `bmi.yaml` holds the growth settings. A bad file stops start-up
-with a `ValueSetError` naming the file and the field.
+them (`load_valuesets(..., drop_licensed=True)`). A file may also name an ICD-10-CM code or block "and its
+descendants" (`descendants:`, expanded at start-up from the shipped ICD-10-CM table, `icd10cm.py`; an unknown
+code stops start-up), and text patterns on `code.text` and `coding.display`: anti-NXP2 has no LOINC code, and
+a Condition coded only locally is recognised by its text (with exclusions: benign, history of, suspected...).
+A site adds its own codes, descendants and patterns in these files, without a code change. The antibody file
+holds the line-blot cut-off; `bmi.yaml` holds the growth settings. A bad file stops start-up with a
+`ValueSetError` naming the file and the field.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Annotated, Any, Final, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
-from cds_service.facts import units
+from cds_service.facts import icd10cm, units
 
 ConceptKind = Literal["antibody", "lab", "problem", "test"]
 
@@ -39,25 +42,21 @@ SYSTEM_ALIASES: Final[dict[str, str]] = {
     "urn:oid:2.16.840.1.113883.6.12": CPT,
 }
 
-# The concept names of the GUIDE and what each becomes in PatientFacts.
-CONCEPTS: Final[dict[str, ConceptKind]] = {
-    "anti-nxp2": "antibody",
-    **{name: "lab" for name in units.CANONICAL},
-    **{
-        name: "problem"
-        for name in (
-            "myositis", "ild", "malignancy", "dysphagia", "dysphonia", "aspiration", "skin-ulcer", "oedema",
-            "abdominal-pain", "gi-bleeding", "ileus", "gi-perforation", "pneumatosis", "bowel-wall-thickening",
-            "mas", "myocarditis",
-        )
-    },
-    **{
-        name: "test"
-        for name in (
-            "ct-chest", "ct-abdomen-pelvis", "ct-neck", "pet-ct", "pft", "ecg", "echocardiogram", "swallow-study",
-        )
-    },
-}
+# The concept names of the GUIDE: rules refer to them, so each must have a value-set file. What each one is
+# (its `kind`) and, for a numeric one, its canonical `unit` are stated once, in that file.
+CONCEPT_NAMES: Final = frozenset({
+    "anti-nxp2",
+    # numeric (kind: lab)
+    "ck", "ast", "ferritin", "platelets", "triglycerides", "fibrinogen", "troponin-i", "troponin-t", "ck-mb",
+    "cd4-cd8-ratio", "bmi", "body-weight", "body-height", "body-temperature", "cmas", "mmt8", "proximal-strength",
+    "ana",
+    # problems
+    "myositis", "ild", "malignancy", "dysphagia", "dysphonia", "aspiration", "skin-ulcer", "oedema",
+    "abdominal-pain", "gi-bleeding", "ileus", "gi-perforation", "pneumatosis", "bowel-wall-thickening", "mas",
+    "myocarditis", "juvenile-dermatomyositis", "malignancy-history",
+    # tests
+    "ct-chest", "ct-abdomen-pelvis", "ct-neck", "pet-ct", "pft", "ecg", "echocardiogram", "swallow-study",
+})
 
 Text = Annotated[str, StringConstraints(min_length=1)]
 KebabId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
@@ -81,11 +80,11 @@ class CodeEntry(_Strict):
     licence: Text | None = None  # "AMA CPT": a site without the licence drops these
 
 
-class PrefixEntry(_Strict):
-    """Every code of `system` that starts with `prefix` (ICD-10-CM chapters and categories only)."""
+class DescendantsEntry(_Strict):
+    """An ICD-10-CM code (`M33`) or block (`C00-C96`) and every code below it (`icd10cm.expand`)."""
 
     system: Literal["http://hl7.org/fhir/sid/icd-10-cm"]
-    prefix: Text
+    code: Annotated[str, StringConstraints(pattern=r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?(-[A-Z][0-9][0-9A-Z])?$")]
     display: Text
     status: Literal["confirmed", "unconfirmed"]
     source: Text | None = None
@@ -139,10 +138,12 @@ class ValueSetFile(_Strict):
     concept: KebabId
     kind: ConceptKind
     title: Text
-    unit: Text | None = None  # canonical unit of a lab concept (must agree with facts/units.py)
+    unit: Text | None = None  # canonical unit of a lab concept (facts/units.py must convert it unchanged)
     codes: Annotated[list[CodeEntry], Field(min_length=1)]
-    prefixes: list[PrefixEntry] = Field(default_factory=list)
+    descendants: list[DescendantsEntry] = Field(default_factory=list)
     text: TextPatterns | None = None
+    # A problem that shows the disease was present: its first date bounds an approximate onset (onset.py).
+    marks_onset: bool = False
     cutoffs: QuantityCutoffs | None = None
     growth: GrowthSettings | None = None
     notes: list[Text] = Field(default_factory=list)
@@ -177,6 +178,14 @@ class TextMatcher:
                 self._seen[text] = found
         return found
 
+    def excluded_by(self, texts: Iterable[str]) -> str | None:
+        """Return the text that names the concept but is excluded (a history of, benign...), else None."""
+        for text in texts:
+            hit, excluded = self._classify(text)
+            if hit and excluded:
+                return text
+        return None
+
     def matches(self, texts: Iterable[str]) -> bool:
         """True when some text names the concept and none names an excluded one (a panel, another antibody)."""
         included = False
@@ -193,16 +202,19 @@ class ValueSets:
     """The loaded value sets, indexed for the request path."""
 
     files: Mapping[str, ValueSetFile]
+    # concept -> kind and lab concept -> canonical unit, as the files state them (read per resource on the hot path)
+    kinds: Mapping[str, ConceptKind]
+    units: Mapping[str, str]
     # (system, normalised code) -> concepts: the hot path of facts.build is one dict lookup per coding.
     by_code: Mapping[tuple[str, str], tuple[str, ...]]
-    by_prefix: Mapping[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
-    prefix_lengths: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
     text_matchers: Mapping[str, TextMatcher] = field(default_factory=dict)
+    # Problem concepts whose first record bounds an approximate onset (`marks_onset: true`).
+    onset_markers: frozenset[str] = frozenset()
     # Results of the slow path of `lookup`, per (system, code) as sent: feeds repeat the same few codes.
     _seen: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
 
     def kind(self, concept: str) -> ConceptKind:
-        return CONCEPTS[concept]
+        return self.kinds[concept]
 
     def lookup(self, system: str, code: str) -> tuple[str, ...]:
         """Return the concepts a coding belongs to (empty when none)."""
@@ -220,18 +232,7 @@ class ValueSets:
     def _lookup(self, system: str, code: str) -> tuple[str, ...]:
         system = SYSTEM_ALIASES.get(system, system)
         key = normalise_code(system, code) if system == ICD10CM else code
-        found = self.by_code.get((system, key))
-        if found is not None:
-            return found
-        lengths = self.prefix_lengths.get(system)
-        if not lengths:
-            return ()
-        hits: tuple[str, ...] = ()
-        for length in lengths:
-            hit = self.by_prefix.get((system, key[:length]))
-            if hit is not None:
-                hits += tuple(name for name in hit if name not in hits)
-        return hits
+        return self.by_code.get((system, key), ())
 
     def cutoffs(self, concept: str) -> QuantityCutoffs | None:
         return self.files[concept].cutoffs
@@ -266,17 +267,22 @@ def _read(path: Path) -> ValueSetFile:
 
 
 def _check(file: ValueSetFile, path: Path) -> None:
-    expected_kind = CONCEPTS.get(file.concept)
     if file.concept != path.stem:
         raise ValueSetError(f"{path}: field concept: {file.concept!r} must match the file name {path.stem!r}")
-    if expected_kind is None:
+    if file.concept not in CONCEPT_NAMES:
         raise ValueSetError(f"{path}: field concept: {file.concept!r} is not a concept name of the GUIDE")
-    if file.kind != expected_kind:
-        raise ValueSetError(f"{path}: field kind: {file.concept!r} is a {expected_kind}, not a {file.kind}")
-    if expected_kind == "lab" and file.unit != units.CANONICAL[file.concept]:
+    # facts/units.py has a conversion table exactly for the numeric concepts: the file's kind must agree.
+    numeric = file.concept in units.numeric_concepts()
+    if numeric and file.kind != "lab":
+        raise ValueSetError(f"{path}: field kind: {file.concept!r} is a lab, not a {file.kind}")
+    if not numeric and file.kind == "lab":
+        raise ValueSetError(f"{path}: field kind: facts/units.py has no unit table for {file.concept!r}")
+    expected_kind = file.kind
+    if expected_kind == "lab" and file.unit is None:
+        raise ValueSetError(f"{path}: field unit: a lab concept states its canonical unit")
+    if expected_kind == "lab" and not units.converts_unchanged(file.concept, file.unit or ""):
         raise ValueSetError(
-            f"{path}: field unit: {file.unit!r}, facts/units.py converts {file.concept} to "
-            f"{units.CANONICAL[file.concept]!r}"
+            f"{path}: field unit: {file.unit!r} is not a unit facts/units.py converts {file.concept} to unchanged"
         )
     if expected_kind != "lab" and file.unit is not None:
         raise ValueSetError(f"{path}: field unit: only numeric (lab) concepts have a unit")
@@ -284,6 +290,8 @@ def _check(file: ValueSetFile, path: Path) -> None:
         raise ValueSetError(f"{path}: field {'text' if file.text is None else 'cutoffs'}: an antibody needs it")
     if file.concept == "bmi" and file.growth is None:
         raise ValueSetError(f"{path}: field growth: the BMI value set holds the growth settings")
+    if file.marks_onset and file.kind != "problem":
+        raise ValueSetError(f"{path}: field marks_onset: only a problem marks onset")
     if file.concept != "bmi" and file.growth is not None:
         raise ValueSetError(f"{path}: field growth: only bmi.yaml holds growth settings")
     seen: set[tuple[str, str]] = set()
@@ -294,8 +302,10 @@ def _check(file: ValueSetFile, path: Path) -> None:
         seen.add(key)
 
 
-def load_valuesets(folder: Path, *, drop_licensed: bool = False) -> ValueSets:
-    """Load and check every `<concept>.yaml` in `folder` and index the codes.
+def load_valuesets(folder: Path, *, drop_licensed: bool = False, cache_dir: Path | None = None) -> ValueSets:
+    """Load and check every `<concept>.yaml` in `folder` and index the codes, descendants expanded.
+
+    `cache_dir` keeps the ICD-10-CM expansion between starts (default: `icd10cm.default_cache_dir()`).
 
     Raises:
         ValueSetError: naming the file and field of the first problem found.
@@ -307,33 +317,47 @@ def load_valuesets(folder: Path, *, drop_licensed: bool = False) -> ValueSets:
         file = _read(path)
         _check(file, path)
         files[file.concept] = file
-    missing = sorted(set(CONCEPTS) - set(files))
+    missing = sorted(CONCEPT_NAMES - set(files))
     if missing:
         raise ValueSetError(f"{folder}: no value-set file for concept {missing[0]!r} ({missing[0]}.yaml)")
 
     by_code: dict[tuple[str, str], list[str]] = {}
-    by_prefix: dict[tuple[str, str], list[str]] = {}
+
+    def index(name: str, system: str, code: str, where: str) -> None:
+        owners = by_code.setdefault((system, normalise_code(system, code)), [])
+        if name in owners:
+            return
+        if owners and ({files[o].kind for o in owners} | {files[name].kind}) - {"problem", "test"}:
+            raise ValueSetError(
+                f"{folder / (name + '.yaml')}: field {where}: {code!r} is also in "
+                f"{owners[0]}.yaml; only problem and test concepts may share a code"
+            )
+        owners.append(name)
+
     for name, file in files.items():
-        for index, entry in enumerate(file.codes):
-            if drop_licensed and entry.licence:
-                continue
-            key = (entry.system, normalise_code(entry.system, entry.code))
-            owners = by_code.setdefault(key, [])
-            if owners and ({CONCEPTS[o] for o in owners} | {CONCEPTS[name]}) - {"problem", "test"}:
-                raise ValueSetError(
-                    f"{folder / (name + '.yaml')}: field codes.{index}: {entry.code!r} is also in "
-                    f"{owners[0]}.yaml; only problem and test concepts may share a code"
-                )
-            owners.append(name)
-        for prefix in file.prefixes:
-            by_prefix.setdefault((prefix.system, normalise_code(prefix.system, prefix.prefix)), []).append(name)
-    lengths: dict[str, set[int]] = {}
-    for system, prefix_code in by_prefix:
-        lengths.setdefault(system, set()).add(len(prefix_code))
+        for index_, entry in enumerate(file.codes):
+            if not (drop_licensed and entry.licence):
+                index(name, entry.system, entry.code, f"codes.{index_}")
+    expansion = _expand_descendants(folder, files, cache_dir)
+    for name, file in files.items():
+        for index_, root in enumerate(file.descendants):
+            for code in expansion[root.code]:
+                index(name, root.system, code, f"descendants.{index_}")
     return ValueSets(
         files=files,
+        kinds={name: file.kind for name, file in files.items()},
+        units={name: file.unit for name, file in files.items() if file.unit is not None},
         by_code={key: tuple(names) for key, names in by_code.items()},
-        by_prefix={key: tuple(names) for key, names in by_prefix.items()},
-        prefix_lengths={system: tuple(sorted(found)) for system, found in lengths.items()},
         text_matchers={name: TextMatcher(file.text) for name, file in files.items() if file.text is not None},
+        onset_markers=frozenset(name for name, file in files.items() if file.marks_onset),
     )
+
+
+def _expand_descendants(
+    folder: Path, files: Mapping[str, ValueSetFile], cache_dir: Path | None
+) -> Mapping[str, tuple[str, ...]]:
+    roots = {root.code: name for name, file in files.items() for root in file.descendants}
+    try:
+        return icd10cm.expand(roots, icd10cm.default_cache_dir() if cache_dir is None else cache_dir)
+    except icd10cm.UnknownCode as error:
+        raise ValueSetError(f"{folder / (roots[error.code] + '.yaml')}: field descendants: {error}") from None

@@ -22,7 +22,6 @@ import requests
 from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import ReadTimeoutError
 
-from cds_service.config import Settings
 from cds_service.fhir_client.errors import (
     FhirError,
     FhirInvalidResponse,
@@ -47,21 +46,15 @@ logging.getLogger("urllib3.connectionpool").setLevel(logging.INFO)
 
 @dataclass(frozen=True)
 class Limits:
-    """How much one client may read: pages and entries per search, bytes per response."""
+    """How much one client may read: pages and entries per search, bytes per response.
+
+    The FHIR client's own options: the service layer builds them from the settings (hooks/prefetch.py).
+    """
 
     max_pages: int = 10
     max_entries: int = 5000
     max_response_bytes: int = 10_000_000
     connect_timeout_s: float = 1.0
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Limits:
-        return cls(
-            max_pages=settings.fhir_max_pages,
-            max_entries=settings.fhir_max_entries,
-            max_response_bytes=settings.fhir_max_response_bytes,
-            connect_timeout_s=settings.fhir_connect_timeout_s,
-        )
 
 
 class Deadline:

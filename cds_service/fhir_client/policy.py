@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from cds_service.config import ServerGrant, Settings
 from cds_service.fhir_client.errors import FhirRefused, FhirUnavailable
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -42,6 +41,8 @@ _HOST = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)*$")
 
 # (host, port) -> every address the name resolves to.
 Resolver = Callable[[str, int], list[str]]
+# (issuer or "*", tenant or "*", allowed server patterns): CDS_FHIR_ALLOWED_SERVERS as config/fhir.py reads it.
+ServerGrant = tuple[str, str, tuple[str, ...]]
 
 
 def system_resolver(host: str, port: int) -> list[str]:
@@ -149,13 +150,6 @@ class FhirPolicy:
         self._networks = networks + list(LOOPBACK_NETWORKS) if development else networks
         self._development = development
         self._resolve = resolver
-
-    @classmethod
-    def from_settings(cls, settings: Settings, resolver: Resolver = system_resolver) -> FhirPolicy:
-        return cls(
-            settings.fhir_allowed_servers, settings.fhir_open_servers, settings.fhir_allowed_networks,
-            development=settings.development, resolver=resolver,
-        )
 
     def _caller_patterns(self, issuer: str | None, tenant: str | None) -> list[ServerPattern]:
         return [

@@ -16,7 +16,6 @@ from cds_service.cards.render import RenderedCard, by_urgency, render
 from cds_service.facts.build import build_facts
 from cds_service.facts.model import PatientFacts
 from cds_service.facts.valuesets import ValueSets
-from cds_service.feedback.store import FeedbackStore, IssuedCard, StoreError, StoreResult
 from cds_service.hooks.caller import ANONYMOUS, Caller
 from cds_service.hooks.errors import FeedbackNotStored, UnknownService, UnsupportedHook
 from cds_service.hooks.orders import OrderTemplates
@@ -24,6 +23,8 @@ from cds_service.hooks.prefetch import FhirAccess, resolve
 from cds_service.protocol import CdsResponse, FeedbackRequest, HookRequest
 from cds_service.rules.registry import Param, RegisteredRule, RuleContext
 from cds_service.storage.audit import AuditedCard, CardAuditLog
+from cds_service.storage.feedback import FeedbackStore, IssuedCard, StoreError, StoreResult
+from cds_service.storage.records import CardRecorder
 from cds_service.support.clock import Clock
 from cds_service.support.ids import IdSource
 
@@ -39,9 +40,10 @@ class Services:
     valuesets: ValueSets
     orders: OrderTemplates
     store: FeedbackStore
+    records: CardRecorder  # issued-card records and the card audit log, written off the request path
     clock: Clock
     ids: IdSource
-    audit: CardAuditLog | None = None  # the card audit log, when CDS_CARD_AUDIT is on
+    audit: CardAuditLog | None = None  # the card audit log (to read), when CDS_CARD_AUDIT is on
     fhir: FhirAccess | None = None  # None: never fetch, use the prefetch only
 
 
@@ -117,18 +119,9 @@ def evaluate(
         )
         for r in rendered
     ]
-    try:
-        services.store.record_issued(issued, now)
-    except StoreError:
-        # Cards still go out: without this record their feedback is only marked "unknown card".
-        log.error("issued cards not recorded", extra={"hookInstance": request.hookInstance})
-    if services.audit is not None:
-        audited = [AuditedCard(request.hookInstance, r.card.uuid or "", r.rule_id, r.card.indicator) for r in rendered]
-        try:
-            services.audit.record(audited, now)
-        except StoreError:
-            # Same choice as above: the advice matters more than its audit row; the failure is logged.
-            log.error("card audit not recorded", extra={"hookInstance": request.hookInstance})
+    audited = [AuditedCard(request.hookInstance, r.card.uuid or "", r.rule_id, r.card.indicator) for r in rendered]
+    # Off the request path: the advice never waits for its records (storage/records.py says what is kept).
+    services.records.record(issued, audited, now)
     return Evaluation(
         response=CdsResponse(cards=[r.card for r in rendered]), rendered=tuple(rendered), facts=facts
     )
@@ -137,7 +130,8 @@ def evaluate(
 def record_feedback(service_id: str, request: FeedbackRequest, services: Services) -> StoreResult:
     """Store every feedback item of the request, or raise FeedbackNotStored."""
     find_service(services, service_id)
+    pending = services.records.pending_card_ids(item.card for item in request.feedback)
     try:
-        return services.store.save(service_id, request.feedback, services.clock.now())
+        return services.store.save(service_id, request.feedback, services.clock.now(), pending)
     except StoreError as error:
         raise FeedbackNotStored(str(error)) from error

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from cds_service.feedback.store import StoreError
 from cds_service.hooks.evaluate import Services
+from cds_service.storage.feedback import StoreError
 
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ from typing import Any
 from cds_service.config import Settings
 from cds_service.fhir_client.client import Deadline, FhirClient, Limits, SearchResult, next_link
 from cds_service.fhir_client.errors import FhirError, FhirTimeout
-from cds_service.fhir_client.policy import FhirPolicy
+from cds_service.fhir_client.policy import FhirPolicy, Resolver, system_resolver
 from cds_service.hooks.caller import ANONYMOUS, Caller
 from cds_service.hooks.errors import PrefetchUnavailable
 from cds_service.hooks.prefetch_templates import TemplateError, check_template, expand, reference_of
@@ -58,6 +58,14 @@ class ResolvedData:
     fetched: tuple[str, ...] = ()
 
 
+def fhir_policy(settings: Settings, resolver: Resolver = system_resolver) -> FhirPolicy:
+    """Return the FHIR client's server policy from CDS_FHIR_ALLOWED_SERVERS, _OPEN_SERVERS and _ALLOWED_NETWORKS."""
+    return FhirPolicy(
+        settings.fhir_allowed_servers, settings.fhir_open_servers, settings.fhir_allowed_networks,
+        development=settings.development, resolver=resolver,
+    )
+
+
 @dataclass(frozen=True)
 class FhirAccess:
     """How this deployment may fetch from a caller's `fhirServer`: the policy, limits and budget."""
@@ -70,8 +78,13 @@ class FhirAccess:
     @classmethod
     def from_settings(cls, settings: Settings) -> FhirAccess:
         return cls(
-            policy=FhirPolicy.from_settings(settings),
-            limits=Limits.from_settings(settings),
+            policy=fhir_policy(settings),
+            limits=Limits(
+                max_pages=settings.fhir_max_pages,
+                max_entries=settings.fhir_max_entries,
+                max_response_bytes=settings.fhir_max_response_bytes,
+                connect_timeout_s=settings.fhir_connect_timeout_s,
+            ),
             budget_s=settings.fhir_timeout_s,
             workers=settings.fhir_workers,
         )

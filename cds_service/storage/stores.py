@@ -9,10 +9,11 @@ import logging
 from dataclasses import dataclass
 
 from cds_service.config import Settings
-from cds_service.feedback.store import DatabaseFeedbackStore, SqliteFeedbackStore
 from cds_service.storage.audit import CardAuditLog
 from cds_service.storage.database import Database
+from cds_service.storage.feedback import DatabaseFeedbackStore, SqliteFeedbackStore
 from cds_service.storage.migrations import migrate
+from cds_service.storage.records import CardRecorder
 from cds_service.storage.replay import DatabaseReplayCache
 from cds_service.support.clock import Clock
 
@@ -28,6 +29,7 @@ class Stores:
     feedback: DatabaseFeedbackStore
     replay: DatabaseReplayCache
     audit: CardAuditLog | None
+    records: CardRecorder
 
 
 def open_postgres(settings: Settings) -> Database:
@@ -52,9 +54,11 @@ def open_stores(settings: Settings, clock: Clock | None = None) -> Stores:
         feedback = SqliteFeedbackStore(settings.feedback_db, settings.database_timeout_s)
         database = feedback.database
     log.info("storage ready", extra={"database": database.describe(), "cardAudit": settings.card_audit})
+    audit = CardAuditLog(database) if settings.card_audit else None
     return Stores(
         database=database,
         feedback=feedback,
         replay=DatabaseReplayCache(database, clock=clock),
-        audit=CardAuditLog(database) if settings.card_audit else None,
+        audit=audit,
+        records=CardRecorder(feedback, audit),
     )

@@ -8,11 +8,11 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from cds_service.config import PROJECT_ROOT, documented_settings
+from cds_service.config import PROJECT_ROOT, documented_groups
 
 README = PROJECT_ROOT / "README.md"
 ENV_EXAMPLE = PROJECT_ROOT / "deploy" / ".env.example"
-START = "<!-- settings table: generated from cds_service/config.py by `make docs` -->"
+START = "<!-- settings table: generated from cds_service/config/ by `make docs` -->"
 END = "<!-- end of settings table -->"
 
 
@@ -21,12 +21,15 @@ def _cell(text: str) -> str:
 
 
 def settings_table() -> str:
-    """Return the Markdown table of every `CDS_*` variable: name, default, meaning."""
-    lines = ["| Variable | Default | Meaning |", "| --- | --- | --- |"]
-    for name, default, doc in documented_settings():
-        shown = f"`{_cell(default)}`" if default else "(empty)"
-        lines.append(f"| `{name}` | {shown} | {_cell(doc)} |")
-    return "\n".join(lines) + "\n"
+    """Return one Markdown table per group of `CDS_*` variables: name, default, meaning."""
+    lines: list[str] = []
+    for title, rows in documented_groups():
+        lines += [f"**{title}**", "", "| Variable | Default | Meaning |", "| --- | --- | --- |"]
+        for name, default, doc in rows:
+            shown = f"`{_cell(default)}`" if default else "(empty)"
+            lines.append(f"| `{name}` | {shown} | {_cell(doc)} |")
+        lines.append("")
+    return "\n".join(lines)
 
 
 def env_example() -> str:
@@ -35,12 +38,14 @@ def env_example() -> str:
         "# Every CDS_* variable nxp2-cds reads, at its default. Uncomment and change what you need; a malformed",
         "# or unknown CDS_* variable stops start-up with a message naming it. Default folders are inside the",
         "# checkout; a relative path you set is read from the working directory.",
-        "# Generated from the doc strings in cds_service/config.py by `make docs`: edit those, not this file.",
+        "# Generated from the doc strings in cds_service/config/ by `make docs`: edit those, not this file.",
     ]
-    for name, default, doc in documented_settings():
-        out.append("")
-        out.extend(textwrap.wrap(doc, width=110, initial_indent="# ", subsequent_indent="# "))
-        out.append(f"# {name}={default}")
+    for title, rows in documented_groups():
+        out += ["", f"# ===== {title} ====="]
+        for name, default, doc in rows:
+            out.append("")
+            out.extend(textwrap.wrap(doc, width=110, initial_indent="# ", subsequent_indent="# "))
+            out.append(f"# {name}={default}")
     return "\n".join(out) + "\n"
 
 

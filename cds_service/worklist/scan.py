@@ -6,7 +6,7 @@ VARCHAR column per line (byte 0x01 as the delimiter: valid JSON never holds a ra
 malformed line is a row we can count and inspect rather than an error that stops the file.
 
 Pass 1 (`find_candidates`): every Observation whose code or component code names anti-NXP2 (the value set's
-codes, prefixes and text patterns, case-insensitive, excludes not applied) makes its patient a candidate.
+codes and text patterns, case-insensitive, excludes not applied) makes its patient a candidate.
 Every rule needs an anti-NXP2 result, so nobody else can be due a card; the filter is a superset (a panel
 the text excludes still makes a candidate) and the hook path decides. Pass 2 (`candidate_records`) copies
 the candidates' lines into a DuckDB table and yields them patient by patient.
@@ -52,19 +52,18 @@ class CandidateFilter:
     """What makes an Observation name anti-NXP2, in the forms DuckDB compares."""
 
     codes: tuple[str, ...]
-    prefixes: tuple[str, ...]
     pattern: str  # RE2, case-insensitive: the value set's include patterns joined
 
     @classmethod
     def from_valuesets(cls, valuesets: ValueSets) -> CandidateFilter:
+        # Every code the lookup maps to the concept (descendants expanded at load), compared without dots and
+        # in upper case as ICD-10-CM codes are looked up: comparing every code so can only add candidates.
+        codes = sorted({normalise_code(ICD10CM, code) for (_, code), names in valuesets.by_code.items()
+                        if ANTIBODY in names})
         file = valuesets.files[ANTIBODY]
-        # ICD-10-CM codes are looked up without dots and in upper case; every code is compared so here,
-        # which can only add candidates.
-        codes = sorted({normalise_code(ICD10CM, entry.code) for entry in file.codes})
-        prefixes = sorted({normalise_code(ICD10CM, entry.prefix) for entry in file.prefixes})
         include = file.text.include if file.text is not None else []
         pattern = "(?i)" + "|".join(f"(?:{p})" for p in include) if include else "(?!)"
-        return cls(tuple(codes), tuple(prefixes), pattern)
+        return cls(tuple(codes), pattern)
 
 
 def _literal(text: str) -> str:
@@ -101,12 +100,12 @@ _LOST_PATIENT = (
 _LOST_TYPE = r"""regexp_extract(line, '"resourceType"\s*:\s*"([A-Za-z]+)"', 1)"""
 
 
-def _code_pattern(codes: tuple[str, ...], prefixes: tuple[str, ...]) -> str:
+def _code_pattern(codes: tuple[str, ...]) -> str:
     """A raw-line regex that any JSON string holding one of the codes matches (dots allowed between
-    characters, any case: the lookup strips ICD-10-CM dots and compares in upper case)."""
+    characters, any case, blanks around: the lookup strips ICD-10-CM dots and compares in upper case)."""
     def loose(code: str) -> str:
         return r"\.?".join(re.escape(ch) for ch in code)
-    alternatives = [f'"\\s*{loose(c)}\\s*"' for c in codes] + [f'"\\s*{loose(p)}' for p in prefixes]
+    alternatives = [f'"\\s*{loose(c)}\\s*"' for c in codes]
     return "(?i)" + "|".join(alternatives) if alternatives else "(?!)"
 
 
@@ -124,7 +123,7 @@ def _keyed(path: Path, candidate: CandidateFilter | None, everyone: bool = False
         hit = "false"
     else:
         hit = (f"CASE WHEN ok AND f[1] = 'Observation' THEN regexp_matches(line, {_literal(candidate.pattern)}) "
-               f"OR regexp_matches(line, {_literal(_code_pattern(candidate.codes, candidate.prefixes))}) "
+               f"OR regexp_matches(line, {_literal(_code_pattern(candidate.codes))}) "
                "ELSE false END")
         escaped = "CASE WHEN ok AND f[1] = 'Observation' THEN regexp_matches(line, '\\\\[utnrfb]') ELSE false END"
     # Built as text: DuckDB takes a table function's file name and a regex only as constants. Every value put
@@ -146,13 +145,11 @@ def _keyed(path: Path, candidate: CandidateFilter | None, everyone: bool = False
 def _escaped_hits(path: Path, candidate: CandidateFilter) -> str:
     """An escape (\\u00e9, \\t) can hide a text from the raw-line test: such lines are also tested on their
     decoded code texts and codes. In a WHERE clause, so only those few lines are decoded."""
-    prefix = " OR ".join(f"starts_with(c, {_literal(p)})" for p in candidate.prefixes)
-    by_prefix = f" OR len(list_filter({_CODES}, lambda c: {prefix})) > 0" if prefix else ""
     return f"""
         SELECT DISTINCT pid FROM ({_keyed(path, candidate)})
         WHERE escaped AND NOT hit AND pid IS NOT NULL
           AND (regexp_matches({_TEXTS}, {_literal(candidate.pattern)})
-               OR list_has_any({_CODES}, {_list(candidate.codes)}){by_prefix})"""  # noqa: S608
+               OR list_has_any({_CODES}, {_list(candidate.codes)}))"""  # noqa: S608
 
 
 class ExportScan:

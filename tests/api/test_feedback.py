@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from flask.testing import FlaskClient
 
-from cds_service.feedback.store import StoreError
+from cds_service.storage.feedback import StoreError
 from tests.conftest import hook_request
 
 URL = "/cds-services/test-service/feedback"
@@ -114,7 +114,7 @@ def test_a_store_failure_is_500_and_nothing_is_half_stored(client: FlaskClient, 
 
 
 def test_an_unwritable_store_raises_at_start_up(tmp_path: Any) -> None:
-    from cds_service.feedback.store import SqliteFeedbackStore
+    from cds_service.storage.feedback import SqliteFeedbackStore
 
     blocker = tmp_path / "file"
     blocker.write_text("")

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 
 from cds_service.app import create_app
 from cds_service.auth.demo import sign_demo_jwt
-from cds_service.feedback.store import StoreError
+from cds_service.storage.feedback import StoreError
 from tests.conftest import NOW, TESTS, hook_request, settings_for
 from tests.rules_for_tests import TEST_REGISTRY
 

@@ -51,9 +51,8 @@ def test_production_has_no_demo(tmp_path: Path, method: str, path: str) -> None:
 
 
 def test_production_refuses_a_demo_fhir_server(tmp_path: Path) -> None:
-    settings = production_settings(tmp_path, demo_fhir_url="http://127.0.0.1:8090/fhir")
-    with pytest.raises(SettingsError, match="CDS_DEMO_FHIR_URL"):
-        create_app(settings, clock=FixedClock(NOW))
+    with pytest.raises(SettingsError, match="CDS_DEMO_FHIR_URL"):  # refused when the settings are built
+        create_app(production_settings(tmp_path, demo_fhir_url="http://127.0.0.1:8090/fhir"), clock=FixedClock(NOW))
 
 
 def test_page_and_its_files_are_served_with_a_strict_policy(tmp_path: Path) -> None:

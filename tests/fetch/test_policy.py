@@ -11,6 +11,7 @@ import pytest
 from cds_service.config import Settings, SettingsError
 from cds_service.fhir_client.errors import FhirRefused, FhirUnavailable
 from cds_service.fhir_client.policy import FhirPolicy, Target
+from cds_service.hooks.prefetch import fhir_policy
 
 ISS = "https://ehr.example.org"
 PUBLIC = "93.184.215.14"
@@ -36,7 +37,7 @@ def policy(grants: dict[str, object] | None = None, *, open_servers: tuple[str, 
 
     env = {"CDS_MODE": mode, "CDS_FHIR_ALLOWED_SERVERS": json.dumps(grants or {}),
            "CDS_FHIR_OPEN_SERVERS": ",".join(open_servers), "CDS_FHIR_ALLOWED_NETWORKS": ",".join(networks)}
-    return FhirPolicy.from_settings(Settings.from_env(env), resolver=resolver)
+    return fhir_policy(Settings.from_env(env), resolver=resolver)
 
 
 def check(p: FhirPolicy, url: str, issuer: str | None = ISS, tenant: str | None = None,

@@ -44,6 +44,7 @@ def call_service(app: Flask) -> dict[str, object]:
     response = app.test_client().post("/cds-services/test-service", data=orjson.dumps(hook_request()),
                                       content_type="application/json")
     assert response.status_code == 200
+    assert app.extensions["nxp2_cds"].records.flush()  # records are written off the request path
     card: dict[str, object] = response.json["cards"][0]  # type: ignore[index]
     return card
 
@@ -77,6 +78,6 @@ def test_an_audit_failure_is_logged_and_the_cards_still_go_out(
     audited_app: Flask, storage_settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     raw.execute(storage_settings, "DROP TABLE card_audit")
-    with caplog.at_level(logging.ERROR, logger="cds_service.hooks.evaluate"):
+    with caplog.at_level(logging.ERROR, logger="cds_service.storage.records"):
         call_service(audited_app)
     assert "card audit not recorded" in caplog.text

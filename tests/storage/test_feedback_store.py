@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from cds_service.config import Settings
-from cds_service.feedback.store import IssuedCard, StoreError
 from cds_service.protocol import FeedbackItem
+from cds_service.storage.feedback import IssuedCard, StoreError
 from cds_service.storage.stores import Stores
 from tests.conftest import NOW
 from tests.storage import raw

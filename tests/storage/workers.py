@@ -16,9 +16,9 @@ from multiprocessing.synchronize import Barrier
 from typing import Any
 
 from cds_service.config import Settings
-from cds_service.feedback.store import item_key
 from cds_service.protocol import FeedbackItem
 from cds_service.storage.database import Database, T, Transaction
+from cds_service.storage.feedback import item_key
 from cds_service.storage.stores import open_stores
 
 SERVICE = "nxp2-myositis"

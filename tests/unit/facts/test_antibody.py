@@ -95,7 +95,9 @@ def test_hl7_v2_interpretation_codes_are_the_same_letters() -> None:
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("Positive", POS), ("POSITIVE", POS), ("Strong positive", POS), ("Weak positive", POS), ("1+", POS),
+    ("Positive", POS), ("POSITIVE", POS), ("Strong positive", POS), ("1+", POS),
+    # Weak and low positives are equivocal (issue 14: the seeds count only > 25 on the line blot).
+    ("Weak positive", EQ), ("weakly positive", EQ), ("Low positive", EQ),
     ("2+", POS), ("3+", POS), ("+++", POS), ("Positive (3+)", POS), ("Detected", POS),
     ("Negative", NEG), ("negative.", NEG), ("Not detected", NEG), ("Negative, see comment", NEG),
     ("Borderline", EQ), ("borderline positive", EQ), ("Equivocal", EQ), ("Indeterminate", EQ), ("+/-", EQ),
@@ -129,8 +131,14 @@ def test_the_reference_range_wins_over_the_configured_cut_off() -> None:
 
 
 def test_the_interpretation_decides_over_the_number_and_the_number_is_kept() -> None:
-    result = only_antibody(nxp2(valueQuantity={"value": 18}, interpretation=interpretation("POS")))
-    assert (result.positivity, result.intensity) == (POS, 18.0)
+    result = only_antibody(nxp2(valueQuantity={"value": 5}, interpretation=interpretation("POS")))
+    assert (result.positivity, result.intensity) == (POS, 5.0)
+
+
+@pytest.mark.parametrize(("value", "expected"), [(10, POS), (11, EQ), (25, EQ), (26, POS)])
+def test_a_line_blot_intensity_of_11_to_25_flagged_positive_is_equivocal(value: int, expected: Positivity) -> None:
+    result = only_antibody(nxp2(valueQuantity={"value": value}, interpretation=interpretation("POS")))
+    assert (result.positivity, result.intensity) == (expected, float(value))
 
 
 def test_a_number_in_a_unit_without_range_or_cut_off_is_unreadable() -> None:

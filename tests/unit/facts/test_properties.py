@@ -9,12 +9,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cds_service.facts.build import UNREADABLE_CONCEPT, build_facts
-from cds_service.facts.valuesets import CONCEPTS
 from tests.unit.facts.fhir import VALUESETS
 
 KNOWN_CODES = sorted(VALUESETS.by_code)
-# Numeric and antibody codes take the longest path through build.py: draw them as often as all the others.
-VALUE_CODES = [key for key, names in sorted(VALUESETS.by_code.items()) if CONCEPTS[names[0]] in ("lab", "antibody")]
+# Numeric and antibody codes take the longest path (observations.py, values.py): draw them as often as all others.
+VALUE_CODES = [
+    key for key, names in sorted(VALUESETS.by_code.items()) if VALUESETS.kinds[names[0]] in ("lab", "antibody")
+]
 RESOURCE_TYPES = ["Observation", "Condition", "Procedure", "Patient", "DiagnosticReport", "ImagingStudy", "Bundle"]
 FIELDS = [
     "id", "status", "code", "valueQuantity", "valueString", "valueCodeableConcept", "valueBoolean", "valueRatio",
@@ -173,12 +174,12 @@ def test_build_facts_never_raises_and_never_needs_the_safety_net(
 
 
 def test_the_safety_net_turns_an_unexpected_shape_into_an_issue(monkeypatch: Any) -> None:
-    import cds_service.facts.build as build
+    import cds_service.facts.observations as observations
 
     def explode(*_: Any) -> Any:
         raise TypeError("boom")
 
-    monkeypatch.setattr(build, "_effective", explode)
+    monkeypatch.setattr(observations, "effective", explode)
     observation = {"resourceType": "Observation", "id": "o9", "status": "final",
                    "code": {"coding": [{"system": "http://loinc.org", "code": "2157-6"}]}}
     facts = build_facts({"resourceType": "Patient"}, [observation], datetime(2026, 1, 1, tzinfo=UTC), VALUESETS)

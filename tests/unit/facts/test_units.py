@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cds_service.facts import units
-from tests.unit.facts.fhir import LOINC, concept, facts_of, lab, observation, quantity
+from tests.unit.facts.fhir import LOINC, VALUESETS, concept, facts_of, lab, observation, quantity
 
 # (concept, LOINC, value sent, unit sent, expected canonical value): terminology.md 4a test values included.
 CONVERSIONS = [
@@ -60,7 +60,7 @@ def test_each_unit_converts_to_the_canonical_unit(
 ) -> None:
     (result,) = facts_of(lab(loinc, value, unit)).labs
     assert result.concept == name
-    assert result.unit == units.CANONICAL[name]
+    assert result.unit == VALUESETS.units[name]
     assert result.value == pytest.approx(expected, rel=1e-4)
     assert result.usable and result.problem is None
 
@@ -110,6 +110,6 @@ def test_normalise_folds_micro_spellings_case_and_powers() -> None:
 
 
 def test_every_concept_with_a_table_has_its_canonical_unit_in_it() -> None:
-    for name, unit in units.CANONICAL.items():
+    for name, unit in VALUESETS.units.items():
         conversion = units.conversion(name, unit)
         assert conversion is not None and conversion.apply(7.0) == pytest.approx(7.0), name

@@ -10,14 +10,14 @@ import pytest
 
 from cds_service.app import build_services
 from cds_service.config import Settings
-from cds_service.facts.valuesets import CONCEPTS, CPT, ICD10CM, SNOMED, ValueSetError, load_valuesets
+from cds_service.facts.valuesets import CONCEPT_NAMES, CPT, ICD10CM, SNOMED, ValueSetError, load_valuesets
 from tests.rules_for_tests import TEST_REGISTRY
 from tests.unit.facts.conftest import edit
 from tests.unit.facts.fhir import VALUESETS, VALUESETS_DIR
 
 
 def test_every_concept_name_of_the_guide_has_a_file_and_no_other_file_exists() -> None:
-    assert {path.stem for path in VALUESETS_DIR.glob("*.yaml")} == set(CONCEPTS)
+    assert {path.stem for path in VALUESETS_DIR.glob("*.yaml")} == CONCEPT_NAMES
 
 
 @pytest.mark.parametrize(("system", "code", "status"), [
@@ -73,8 +73,11 @@ def test_invalid_yaml_is_named(valueset_copy: Path) -> None:
 @pytest.mark.parametrize(("name", "old", "new", "message"), [
     ("ck", "    status: confirmed", "    status: probably", r"ck.yaml: field codes.0.status: Input should be"),
     ("ck", "    display:", "    displayy:", r"ck.yaml: field codes.0.display: Field required"),
-    ("ck", 'unit: "U/L"', 'unit: "U/mL"', r"ck.yaml: field unit: 'U/mL', facts/units.py converts ck to 'U/L'"),
+    ("ck", 'unit: "U/L"', 'unit: "U/mL"',
+     r"ck.yaml: field unit: 'U/mL' is not a unit facts/units.py converts ck to unchanged"),
     ("ck", "kind: lab", "kind: problem", r"ck.yaml: field kind: 'ck' is a lab, not a problem"),
+    ("ck", 'unit: "U/L"', "", r"ck.yaml: field unit: a lab concept states its canonical unit"),
+    ("myositis", "kind: problem", "kind: lab", r"myositis.yaml: field kind: facts/units.py has no unit table"),
     ("anti-nxp2", r"'\bp140\b'", r"'\bp140(\b'", r"anti-nxp2.yaml: field text.include: Value error, not a valid"),
     ("anti-nxp2", "positive_above: 25", "positive_above: lots", r"anti-nxp2.yaml: field cutoffs.positive_above"),
     ("bmi", "pair_within_days: 90", "pair_within_days: 0", r"bmi.yaml: field growth.pair_within_days"),

@@ -1,4 +1,4 @@
-"""The FeedbackStore protocol and its implementation on the storage layer (SQLite or PostgreSQL).
+"""Feedback on our cards, and the record of the cards we issued, in the `feedback` and `issued_card` tables.
 
 One transaction per request. A failure raises `StoreError`: feedback is never dropped silently. An item
 sent twice, in one request or in two, even by two replicas at once, is stored once (keyed by its content).
@@ -8,23 +8,22 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import orjson
 
-from cds_service.protocol import FeedbackItem
 from cds_service.storage.database import Database, Transaction
 from cds_service.storage.errors import StoreError
 from cds_service.storage.migrations import migrate
 from cds_service.storage.sqlite import SqliteDatabase
 
 __all__ = [
-    "DatabaseFeedbackStore", "FeedbackStore", "IssuedCard", "SqliteFeedbackStore", "StoreError", "StoreResult",
-    "item_key",
+    "DatabaseFeedbackStore", "FeedbackItem", "FeedbackStore", "IssuedCard", "SqliteFeedbackStore", "StoreError",
+    "StoreResult", "item_key",
 ]
 
 
@@ -45,10 +44,28 @@ class IssuedCard:
     suggestion_ids: tuple[str, ...]
 
 
+class FeedbackItem(Protocol):
+    """One feedback item as the service layer validated it (protocol.FeedbackItem); storage does not import it."""
+
+    @property
+    def card(self) -> str: ...
+
+    @property
+    def outcome(self) -> str: ...
+
+    @property
+    def outcomeTimestamp(self) -> str: ...
+
+    def model_dump(self, *, mode: str = ..., exclude_none: bool = ...) -> dict[str, Any]: ...
+
+
 class FeedbackStore(Protocol):
     def record_issued(self, cards: Sequence[IssuedCard], issued_at: datetime) -> None: ...
 
-    def save(self, service_id: str, items: Sequence[FeedbackItem], received_at: datetime) -> StoreResult: ...
+    def save(
+        self, service_id: str, items: Sequence[FeedbackItem], received_at: datetime,
+        pending: Mapping[str, str] | None = None,
+    ) -> StoreResult: ...
 
     def count(self) -> int: ...
 
@@ -81,8 +98,16 @@ class DatabaseFeedbackStore:
 
         self.database.transact(insert, "record issued cards", durable=False)
 
-    def save(self, service_id: str, items: Sequence[FeedbackItem], received_at: datetime) -> StoreResult:
-        """Store every item in one transaction: all of them, or none and a StoreError."""
+    def save(
+        self, service_id: str, items: Sequence[FeedbackItem], received_at: datetime,
+        pending: Mapping[str, str] | None = None,
+    ) -> StoreResult:
+        """Store every item in one transaction: all of them, or none and a StoreError.
+
+        `pending` maps the uuids of cards issued but not yet recorded (records.py) to their card ids: their
+        feedback counts as feedback on a known card.
+        """
+        pending = pending or {}
         # Key order: two requests sharing items then take their row locks in the same order and cannot
         # deadlock on PostgreSQL; the counts do not depend on the order.
         keyed = sorted(((item_key(service_id, item), item) for item in items), key=lambda pair: pair[0])
@@ -91,7 +116,8 @@ class DatabaseFeedbackStore:
             stored = duplicates = unknown = 0
             for key, item in keyed:
                 row = tx.query("SELECT card_id FROM issued_card WHERE uuid = ?", (item.card,))
-                card_id = row[0][0] if row else None
+                card_id = row[0][0] if row else pending.get(item.card)
+                known = card_id is not None
                 inserted = tx.execute(
                     "INSERT INTO feedback (item_key, service_id, card_uuid, card_id, known_card, outcome, "
                     "outcome_timestamp, body, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -103,7 +129,7 @@ class DatabaseFeedbackStore:
                 )
                 stored += inserted
                 duplicates += 1 - inserted
-                unknown += int(not row and inserted == 1)
+                unknown += int(not known and inserted == 1)
             return StoreResult(stored=stored, duplicates=duplicates, unknown_cards=unknown)
 
         return self.database.transact(insert, "store feedback")

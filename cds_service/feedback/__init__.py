@@ -1,1 +1,0 @@
-"""Feedback stores: where clinicians' accepted and overridden card outcomes are kept."""
