@@ -21,9 +21,11 @@ $(VENV)/.test-installed: $(BIN)/activate
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
-# Median in-process evaluation time against the JSON parse, for 50, 500 and 5,000 Observations.
+# Median in-process evaluation time against the JSON parse, for 50, 500 and 5,000 Observations; then the
+# worklist over synthetic Bulk exports of 25,000, 50,000 and 100,000 patients (docs/worklist.md).
 bench: $(BIN)/activate
 	$(BIN)/python bench/evaluation.py
+	$(BIN)/python bench/worklist.py
 
 # HOST, PORT and WORKERS reach gunicorn as CDS_BIND and CDS_WORKERS, so the banner shows what runs.
 RUN_ENV = CDS_MODE=$${CDS_MODE:-development} CDS_PUBLIC_BASE_URL=$${CDS_PUBLIC_BASE_URL:-http://$(HOST):$(PORT)} \
