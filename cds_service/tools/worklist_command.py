@@ -125,12 +125,13 @@ def _since(text: str) -> str:
 
 def _fetching(services: Services, settings: Settings, base: str) -> Services:
     """Services that may fetch from the one FHIR server the user named (any address but cloud metadata)."""
-    from cds_service.fhir_client.client import Limits
     from cds_service.fhir_client.policy import FhirPolicy
     from cds_service.hooks.prefetch import FhirAccess
 
     policy = FhirPolicy([("*", "*", (base,))], allowed_networks=["0.0.0.0/0", "::/0"])
-    access = FhirAccess(policy, Limits.from_settings(settings), budget_s=max(settings.fhir_timeout_s, 30.0))
+    access = FhirAccess.from_settings(settings)
+    # A whole record per patient, read without a clinician waiting: a longer budget than a hook call's.
+    access = dataclasses.replace(access, policy=policy, budget_s=max(access.budget_s, 30.0))
     return dataclasses.replace(services, fhir=access)
 
 
