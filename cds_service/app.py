@@ -63,6 +63,7 @@ def build_services(
         ids=ids or RandomIds(),
         audit=stores.audit,
         fhir=FhirAccess.from_settings(settings),
+        evidence_base=f"{settings.public_base_url}/evidence/",
     )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +15,10 @@ from cds_service.config import Settings
 from cds_service.support.clock import FixedClock
 from cds_service.support.ids import SequentialIds
 from tests.rules_for_tests import TEST_REGISTRY
+from tests.support.builders import NOW
 
 TESTS = Path(__file__).parent
-NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+__all__ = ["NOW", "TESTS", "settings_for"]
 
 
 def settings_for(tmp_path: Path, **overrides: Any) -> Settings:

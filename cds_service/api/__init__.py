@@ -4,6 +4,6 @@ from flask import Blueprint
 
 bp = Blueprint("cds", __name__)
 
-from cds_service.api import discovery, feedback, operations, services  # noqa: E402  (views register on bp)
+from cds_service.api import discovery, evidence, feedback, operations, services  # noqa: E402  (views register on bp)
 
-__all__ = ["bp", "discovery", "feedback", "operations", "services"]
+__all__ = ["bp", "discovery", "evidence", "feedback", "operations", "services"]

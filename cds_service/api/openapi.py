@@ -98,10 +98,43 @@ EXAMPLE_FEEDBACK = {
 }
 
 
+def _evidence_paths(card_ids: list[str]) -> dict[str, Any]:
+    """The evidence pages: public HTML from the catalogue, no JWT, cacheable for a day."""
+    html = {"text/html": {"schema": {"type": "string"}}}
+    return {
+        "/evidence/{card_id}": {"get": {
+            "operationId": "evidencePage", "tags": ["Evidence"], "security": [{}],
+            "summary": "The evidence and caveats page of one card kind (every card links it): who the card is "
+                       "for and why, the full advice, every evidence row with its table or section and grading, "
+                       "caveats, what the card does not do, and the catalogue review date. No patient data.",
+            "parameters": [{
+                "name": "card_id", "in": "path", "required": True,
+                "description": "A card id, as in a card's source.topic.code.",
+                "schema": {"type": "string", "enum": card_ids},
+            }],
+            "responses": {
+                "200": {"description": "The page (Cache-Control public, max-age 86400, with an ETag).",
+                        "content": html},
+                "304": {"description": "Not modified since the ETag sent in If-None-Match."},
+                "404": {"description": "No card has this id: an HTML page saying so.", "content": html},
+            },
+        }},
+        "/evidence": {"get": {
+            "operationId": "evidenceIndex", "tags": ["Evidence"], "security": [{}],
+            "summary": "The list of every card kind's evidence page.",
+            "responses": {"200": {"description": "The list.", "content": html}},
+        }},
+    }
+
+
 def openapi_document(
-    definitions: list[ServiceDefinition], *, jwt_required: bool = True, base_url: str | None = None
+    definitions: list[ServiceDefinition],
+    *,
+    jwt_required: bool = True,
+    base_url: str | None = None,
+    card_ids: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Return the OpenAPI 3.1 document for a deployment serving `definitions` at `base_url`."""
+    """Return the OpenAPI 3.1 document for a deployment serving `definitions` (and `card_ids`) at `base_url`."""
     refs, schemas = _schemas([
         (HookRequest, "validation"), (FeedbackRequest, "validation"),
         (DiscoveryResponse, "serialization"), (CdsResponse, "serialization"),
@@ -165,6 +198,7 @@ def openapi_document(
             "summary": "This document.",
             "responses": _responses((200, "The OpenAPI 3.1 description.", {"type": "object"}), [405, 500]),
         }},
+        **_evidence_paths(card_ids or []),
     }
     outcome = refs["OperationOutcomeserialization"]
     document: dict[str, Any] = {

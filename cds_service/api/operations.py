@@ -37,6 +37,7 @@ def openapi() -> Response:
     settings = current_app.config["SETTINGS"]
     definitions = services().catalogue.service_definitions()
     document = openapi_document(
-        definitions, jwt_required=not settings.development, base_url=settings.public_base_url
+        definitions, jwt_required=not settings.development, base_url=settings.public_base_url,
+        card_ids=sorted(services().catalogue.rules),
     )
     return json_response(document)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from cds_service.protocol import OverrideReason, ServiceDefinition
 from cds_service.rules.registry import DURATION_UNITS, RegisteredRule
@@ -62,10 +63,32 @@ class SourceEntry(Strict):
     url: Url
 
 
+class KeyEvidence(Strict):
+    """The card's one evidence line: a number in words, and the evidence row (by its `source`) it comes from."""
+
+    text: Text
+    source: Text
+
+
+# Card text is short and read by clinicians in the EHR: no internal file name and no bare seed key (S0-S4).
+_INTERNAL = re.compile(r"\b(clinical-evidence|verification|terminology)\.md\b|\bS[0-4]\b")
+
+
+def _check_public(text: str) -> str:
+    found = _INTERNAL.search(text)
+    if found:
+        raise ValueError(f"names {found.group(0)!r}: say what it is (First author year, journal), not our key")
+    return text
+
+
+PublicText = Annotated[Text, AfterValidator(_check_public)]
+
+
 class CardTemplate(Strict):
     indicator: Indicator
-    summary: Text
-    detail: Text
+    summary: PublicText
+    detail: PublicText  # "what to consider": one to three lines; the evidence page holds the rest
+    evidence: KeyEvidence
     source: SourceEntry
     links: list[LinkEntry] = Field(default_factory=list)
 
@@ -77,8 +100,11 @@ class CardTemplate(Strict):
 
 class Escalation(Strict):
     indicator: Indicator
-    summary: Text | None = None
-    detail: Text | None = None
+    summary: PublicText | None = None
+    detail: PublicText | None = None
+    evidence: KeyEvidence | None = None
+    suggestions: list[KebabId] | None = None  # the entry's suggestion ids this escalation offers, in order
+    links: list[LinkEntry] | None = None  # replaces the card's links (a child's card cites child evidence)
 
     @model_validator(mode="after")
     def _summary_fits(self) -> Escalation:
@@ -88,10 +114,23 @@ class Escalation(Strict):
 
 
 class Evidence(Strict):
-    citation: Text
+    """One evidence row: the finding (`citation`), where in the paper (`where`) and how strong it is."""
+
+    source: PublicText  # "First author year, journal", as the card and the page cite it
+    citation: PublicText
+    where: PublicText  # the table or section of the paper the numbers come from
     url: Url | None = None
-    strength: Text
-    quality: Text | None = None
+    strength: PublicText
+    quality: PublicText | None = None
+
+
+class EvidencePage(Strict):
+    """What the card kind's evidence page says besides the rows: who it is for, why, and what it does not do."""
+
+    for_whom: PublicText
+    why: PublicText
+    consider: Annotated[list[PublicText], Field(min_length=1)]  # the full advice, panels and intervals
+    does_not: Annotated[list[PublicText], Field(min_length=1)]
 
 
 class ParamEntry(Strict):
@@ -121,12 +160,34 @@ class RuleEntry(Strict):
     version: Text
     card: CardTemplate
     escalations: dict[str, Escalation] = Field(default_factory=dict)
-    notes: dict[str, Text] = Field(default_factory=dict)
-    caveats: list[Text] = Field(default_factory=list)
+    reviewed: date  # when the catalogue entry was last checked against its sources
+    page: EvidencePage
+    notes: dict[str, PublicText] = Field(default_factory=dict)
+    caveats: list[PublicText] = Field(default_factory=list)
     evidence: Annotated[list[Evidence], Field(min_length=1)]
     params: dict[str, ParamEntry] = Field(default_factory=dict)
     switches: dict[str, bool] = Field(default_factory=dict)
     suggestions: list[SuggestionEntry] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _key_evidence_is_a_row(self) -> RuleEntry:
+        keys = [self.card.evidence, *(e.evidence for e in self.escalations.values() if e.evidence)]
+        for key in keys:
+            if self.evidence_row(key.source).url is None:
+                raise ValueError(f"evidence line cites {key.source!r}, whose row has no url to link the paper")
+        ids = {s.id for s in self.suggestions}
+        for name, escalation in self.escalations.items():
+            unknown = set(escalation.suggestions or ()) - ids
+            if unknown:
+                raise ValueError(f"escalation {name} offers suggestions the entry lacks: {sorted(unknown)}")
+        return self
+
+    def evidence_row(self, source: str) -> Evidence:
+        """The evidence row whose `source` is `source` (a card's evidence line must cite a listed row)."""
+        for row in self.evidence:
+            if row.source == source:
+                return row
+        raise ValueError(f"evidence line cites {source!r}, which is not the source of any evidence row")
 
 
 class ServiceEntry(Strict):

@@ -1,10 +1,13 @@
 """Make text that came from a request safe inside markdown and plain-text card fields.
 
 EHRs render `detail` as GitHub-flavoured markdown and some (the public sandbox among them) pass raw HTML
-through, so every string that comes from patient data is escaped here before it reaches a card: no HTML,
-no link, image, autolink or code span, no emphasis, one line, bounded length. Written by hand because
-maintained markdown libraries render markdown and none escapes text into it; the tests check the output
-with two real renderers (markdown-it-py, and cmark-gfm, GitHub's own, which autolinks e-mail addresses).
+through; others show it as plain text. So every string that comes from patient data is escaped here, and
+only where markdown would give a character a meaning: the text stays readable raw (`Anti-NXP2`, `24.7`,
+`(active)`, `AST > 48` need no backslash) and never holds an HTML entity. The result is one line of literal
+inline text: no HTML, no link, image, autolink or code span, no emphasis, no block start. Written by hand
+because maintained markdown libraries render markdown and none escapes text into it; the tests check the
+output with two real renderers (markdown-it-py with linkify, and cmark-gfm, GitHub's own, which autolinks
+e-mail addresses and bare domains).
 """
 
 from __future__ import annotations
@@ -18,14 +21,24 @@ WORD_JOINER = "\u2060"  # invisible, zero width, and not part of any URL or e-ma
 _BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 # Bidirectional overrides and isolates can make text display differently from what it is.
 _BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
-# Every ASCII character with a meaning in GFM inline or block syntax (or in math and footnote extensions);
-# `<`, `>`, `&` and `"` become HTML entities instead. Escaping a harmless one costs nothing.
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~=$^])")
-_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
-# Where linkifiers start a link: a scheme's colon, `www.`, and `@` (cmark-gfm finds e-mail addresses in
-# text *after* escapes are resolved, so backslashes or entities alone do not stop it).
+# Characters with a meaning wherever they stand: backslash escapes, code spans, emphasis, strikethrough,
+# link and image brackets (with `[` escaped, `(`, `)` and `!` are plain), and GFM table cells.
+_ALWAYS = re.compile(r"([\\`*\[\]~|])")
+# `_` makes emphasis only at a word's edge (CommonMark ignores it inside a word: `snake_case`).
+_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+# `<` opens raw HTML or an autolink only before a letter, `/`, `!` or `?`; `&` starts an entity only
+# before a name or number and `;`. A backslash keeps both literal without turning them into entities.
+_ANGLE = re.compile(r"<(?=[A-Za-z/!?])")
+_ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
+# Block syntax matters only at the start of the text: heading, quote, list item, thematic break, setext
+# underline, or an ordered-list number (`1.` / `1)`).
+_BLOCK_START = re.compile(r"^([#>+\-=])")
+_ORDERED = re.compile(r"^(\d{1,9})([.)])(?=\s|$)")
+# Where linkifiers start a link: a scheme's colon, `www.`, `@`, and a dot inside a domain-like word
+# (`evil.example.org`; a dot between digits, `24.7`, is never a domain).
 _SCHEME = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*):(?=\S)")
 _WWW = re.compile(r"(?i)\b(www)\.")
+_DOMAIN_DOT = re.compile(r"(?<=[A-Za-z0-9])\.(?=[A-Za-z])")
 
 
 def _flatten(text: str, max_chars: int) -> str:
@@ -46,8 +59,15 @@ def _unlinkable(text: str) -> str:
 def escape_markdown(text: str, max_chars: int = MAX_CHARS) -> str:
     """Return `text` as literal inline markdown: no HTML, no links, no emphasis, no code, one line."""
     safe = _unlinkable(_flatten(text, max_chars))
-    html_safe = "".join(_HTML.get(char, char) for char in safe)
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", html_safe)
+    safe = _ALWAYS.sub(r"\\\1", safe)
+    safe = _UNDERSCORE.sub(r"\\_", safe)
+    safe = _ANGLE.sub(r"\\<", safe)
+    safe = _ENTITY.sub(r"\\&", safe)
+    # A backslash-escaped dot is still a dot to the reader, and it splits the word a linkifier would take
+    # for a domain name (markdown-it and cmark-gfm both look for links in unescaped text runs only).
+    safe = _DOMAIN_DOT.sub(r"\\.", safe)
+    safe = _ORDERED.sub(r"\1\\\2", safe)
+    return _BLOCK_START.sub(r"\\\1", safe)
 
 
 def plain(text: str, max_chars: int = MAX_CHARS) -> str:

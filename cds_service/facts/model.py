@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 
+# Juvenile = myositis onset before 18 (clinical-evidence.md reading rules, S0 and S3); "a child now" uses the same age.
+JUVENILE_BEFORE_YEARS = 18.0
+
 
 class Positivity(Enum):
     POSITIVE = "positive"
@@ -207,7 +210,7 @@ class PatientFacts:
         if self.problems_of("juvenile-dermatomyositis"):
             return True
         age = self.onset_age()
-        return None if age is None else age < 18
+        return None if age is None else age < JUVENILE_BEFORE_YEARS
 
     # --- labs, problems, tests ----------------------------------------------------------------------
 

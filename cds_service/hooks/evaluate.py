@@ -43,6 +43,7 @@ class Services:
     records: CardRecorder  # issued-card records and the card audit log, written off the request path
     clock: Clock
     ids: IdSource
+    evidence_base: str  # public URL prefix of the evidence pages; each card links `{base}{card id}`
     audit: CardAuditLog | None = None  # the card audit log (to read), when CDS_CARD_AUDIT is on
     fhir: FhirAccess | None = None  # None: never fetch, use the prefetch only
 
@@ -61,12 +62,19 @@ def find_service(services: Services, service_id: str) -> ServiceEntry:
     return entry
 
 
-def rule_context(entry: RuleEntry, now: datetime) -> RuleContext:
+def concept_titles(valuesets: ValueSets) -> Mapping[str, str]:
+    """Each concept's name as cards show it: the `title` of its value set."""
+    return MappingProxyType({concept: file.title for concept, file in valuesets.files.items()})
+
+
+def rule_context(entry: RuleEntry, now: datetime, titles: Mapping[str, str]) -> RuleContext:
+    """The context a rule runs in: its catalogue entry's params and switches, the call's instant, concept titles."""
     params = {name: Param(value=p.value, unit=p.unit) for name, p in entry.params.items()}
     return RuleContext(
         now=now,
         params=MappingProxyType(params),
         switches=MappingProxyType(dict(entry.switches)),
+        titles=titles,
     )
 
 
@@ -75,17 +83,19 @@ def run_rules(
 ) -> list[RenderedCard]:
     """Run every active rule of the service on the facts and render the findings, most urgent first."""
     rendered: list[RenderedCard] = []
+    titles = concept_titles(services.valuesets)
     for rule_id in service.rules:
         entry = services.catalogue.rules[rule_id]
         if entry.status != "active":
             continue
-        finding = services.registry[rule_id].function(facts, rule_context(entry, now))
+        finding = services.registry[rule_id].function(facts, rule_context(entry, now, titles))
         if finding is None:
             continue
         rendered.append(
             render(
                 finding, entry, service,
                 patient_id=facts.patient_id, new_id=services.ids.new_id, build_order=services.orders.build,
+                evidence_base=services.evidence_base,
             )
         )
     return by_urgency(rendered, service.rules)

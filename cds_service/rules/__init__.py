@@ -1,5 +1,15 @@
 """Pure clinical rules: `(PatientFacts, RuleContext) -> Finding | None`, one module per card.
 
+Every card module has one shape:
+- `RULE_ID = "nxp2-..."`, the card id of its catalogue entry (cards/rules/<RULE_ID>.yaml);
+- named predicates (`has_...`, `is_...`) over facts, built from `rules.criteria`;
+- `applies(facts, ctx) -> bool`: the "When" of the card, and nothing else;
+- the rule function, registered with `@rule(RULE_ID, params=..., switches=..., escalations=..., notes=...)`, whose
+  docstring states the evidence and the clinical When/Then: `if not applies(facts, ctx): return None`, then it
+  builds the `Finding` (data lines from `rules.card_data`, values and durations from `rules.words`, gap
+  sentences from `rules.gaps`, concept names from `ctx.title(concept)`, the value set's title).
+Thresholds and windows come from `ctx` (the catalogue), never from code.
+
 Importing this package imports every rule module, so `REGISTRY` is complete.
 """
 

@@ -3,30 +3,28 @@
 from __future__ import annotations
 
 from cds_service.facts.model import PatientFacts
-from cds_service.rules.common import (
+from cds_service.rules.card_data import (
+    LATER_NEGATIVE_NOTE,
     antibody_data,
-    has_myositis_diagnosis,
-    is_adult_onset,
-    is_antibody_positive,
-    is_within,
-    onset_datum,
-)
-from cds_service.rules.lookups import (
-    TEST_SOURCES,
-    data_gaps,
-    declined_within,
-    months_text,
+    last_test_datum,
+    later_negative_notes,
     myositis_datum,
-    none_on_record,
-    onset_gaps,
+    onset_datum,
     problem_datum,
-    test_datum,
-    tests_within,
-    window_text,
 )
+from cds_service.rules.criteria import (
+    TEST_SOURCES,
+    declined_within,
+    is_adult_onset,
+    is_positive_myositis_patient,
+    is_within,
+    tests_within,
+)
+from cds_service.rules.gaps import data_gaps, onset_gaps
 from cds_service.rules.registry import Datum, Finding, RuleContext, rule
+from cds_service.rules.words import months_text, window_text
 
-CARD_ID = "nxp2-adult-cancer-screening"
+RULE_ID = "nxp2-adult-cancer-screening"
 SCREEN_IMAGING = ("pet-ct", "ct-chest", "ct-abdomen-pelvis", "ct-neck")
 # A CT screen covers at least the thorax, abdomen and pelvis; the neck is asked for in the card text.
 CT_SCREEN = frozenset({"ct-chest", "ct-abdomen-pelvis"})
@@ -41,7 +39,7 @@ def is_in_screening_window(facts: PatientFacts, ctx: RuleContext) -> bool:
 
 def recent_scans(facts: PatientFacts, ctx: RuleContext) -> tuple[Datum, ...]:
     return tuple(
-        test_datum(t, ctx.now) for t in tests_within(facts, SCREEN_IMAGING, ctx.now, ctx.window("scan_lookback"))
+        last_test_datum(t, ctx) for t in tests_within(facts, SCREEN_IMAGING, ctx.now, ctx.window("scan_lookback"))
     )
 
 
@@ -59,21 +57,16 @@ def has_active_malignancy(facts: PatientFacts) -> bool:
     return facts.has_current("malignancy")
 
 
-def inclusion(facts: PatientFacts, ctx: RuleContext) -> bool:
+def applies(facts: PatientFacts, ctx: RuleContext) -> bool:
+    """Adult onset within the screening window, and no active cancer, recent full screen or refusal."""
     return (
-        is_antibody_positive(facts)
-        and has_myositis_diagnosis(facts)
+        is_positive_myositis_patient(facts)
         and is_adult_onset(facts)
         and is_in_screening_window(facts, ctx)
+        and not has_active_malignancy(facts)
+        and not has_recent_complete_screen(facts, ctx)
+        and not has_declined_screen(facts, ctx)
     )
-
-
-def exclusion(facts: PatientFacts, ctx: RuleContext) -> bool:
-    return has_active_malignancy(facts) or has_recent_complete_screen(facts, ctx) or has_declined_screen(facts, ctx)
-
-
-def applies(facts: PatientFacts, ctx: RuleContext) -> bool:
-    return inclusion(facts, ctx) and not exclusion(facts, ctx)
 
 
 def _notes(facts: PatientFacts, ctx: RuleContext) -> tuple[str, ...]:
@@ -86,33 +79,34 @@ def _notes(facts: PatientFacts, ctx: RuleContext) -> tuple[str, ...]:
         notes.append("partial-imaging")
     if facts.problems_of("malignancy"):
         notes.append("past-malignancy")
-    if facts.later_negative_antibody() is not None:
-        notes.append("later-negative-antibody")
+    notes += later_negative_notes(facts)
     if ctx.switch("site_treats_nxp2_as_imacs_high_risk"):
         notes.append("site-high-risk-policy")
     return tuple(notes)
 
 
 def _data(facts: PatientFacts, ctx: RuleContext) -> tuple[Datum, ...]:
-    data: list[Datum | None] = [*antibody_data(facts), myositis_datum(facts), onset_datum(facts)]
+    data: list[Datum | None] = [*antibody_data(facts, ctx), myositis_datum(facts, ctx), onset_datum(facts)]
     scans = recent_scans(facts, ctx)
     if scans:
         data += scans
     else:
         last = facts.last_test(SCREEN_IMAGING)
-        data.append(test_datum(last, ctx.now) if last else none_on_record("pet-ct", "no CT or PET-CT on record"))
+        # What is missing is the whole screen (CT of chest plus abdomen-pelvis, or FDG PET-CT), not one test.
+        data.append(last_test_datum(last, ctx) if last else Datum("CT chest, CT abdomen-pelvis or FDG PET-CT",
+                                                                  "none on record"))
     for concept in (*RISK_FEATURES, "malignancy"):
-        data += [problem_datum(p) for p in facts.problems_of(concept)]
+        data += [problem_datum(p, ctx.title(concept)) for p in facts.problems_of(concept)]
     return tuple(d for d in data if d is not None)
 
 
 @rule(
-    CARD_ID,
+    RULE_ID,
     params={"screening_window_after_onset": "duration", "scan_lookback": "duration", "older_onset_age": "a"},
     switches=("site_treats_nxp2_as_imacs_high_risk",),
     notes=(
         "older-onset", "dysphagia", "skin-ulcer", "partial-imaging", "past-malignancy",
-        "later-negative-antibody", "site-high-risk-policy",
+        LATER_NEGATIVE_NOTE, "site-high-risk-policy",
     ),
 )
 def adult_cancer_screening(facts: PatientFacts, ctx: RuleContext) -> Finding | None:
@@ -130,7 +124,7 @@ def adult_cancer_screening(facts: PatientFacts, ctx: RuleContext) -> Finding | N
     if onset is None or onset_age is None or not applies(facts, ctx):
         return None
     return Finding(
-        rule_id=CARD_ID,
+        rule_id=RULE_ID,
         data=_data(facts, ctx),
         values={
             "since_onset": months_text(ctx.now - onset.when),
@@ -140,7 +134,7 @@ def adult_cancer_screening(facts: PatientFacts, ctx: RuleContext) -> Finding | N
         },
         notes=_notes(facts, ctx),
         gaps=(
-            *data_gaps(facts, tests=SCREEN_IMAGING, problems=("malignancy",), prefetch_keys=TEST_SOURCES),
+            *data_gaps(facts, ctx, tests=SCREEN_IMAGING, problems=("malignancy",), prefetch_keys=TEST_SOURCES),
             *onset_gaps(facts),
         ),
     )

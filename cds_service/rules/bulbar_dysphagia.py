@@ -3,29 +3,28 @@
 from __future__ import annotations
 
 from cds_service.facts.model import LabResult, PatientFacts, Problem
-from cds_service.rules.common import (
+from cds_service.rules.card_data import (
+    LATER_NEGATIVE_NOTE,
     antibody_data,
-    has_myositis_diagnosis,
-    is_adult_onset,
-    is_antibody_positive,
-    is_juvenile_onset,
-)
-from cds_service.rules.lookups import (
-    TEST_SOURCES,
-    data_gaps,
-    lab_datum,
-    label,
-    months_text,
+    lab_datum_as_reported,
+    last_test_datum,
+    later_negative_notes,
     none_on_record,
     problem_datum,
-    test_datum,
+)
+from cds_service.rules.criteria import (
+    TEST_SOURCES,
+    is_adult_onset,
+    is_juvenile_onset,
+    is_positive_myositis_patient,
     tests_within,
 )
+from cds_service.rules.gaps import data_gaps
 from cds_service.rules.registry import Datum, Finding, RuleContext, rule
+from cds_service.rules.words import ago_text, in_sentence
 
-CARD_ID = "nxp2-bulbar-dysphagia"
-# Bulbar concept -> how the card names it.
-BULBAR = {"dysphagia": "dysphagia", "dysphonia": "dysphonia or hoarseness", "aspiration": "aspiration"}
+RULE_ID = "nxp2-bulbar-dysphagia"
+BULBAR = ("dysphagia", "dysphonia", "aspiration")
 # Function score concept -> the catalogue threshold it must be below.
 SCORES = {"cmas": "cmas_below", "mmt8": "mmt8_below"}
 
@@ -50,26 +49,17 @@ def has_recent_swallow_assessment(facts: PatientFacts, ctx: RuleContext) -> bool
     return bool(tests_within(facts, ("swallow-study",), ctx.now, ctx.window("swallow_assessment_window")))
 
 
-def inclusion(facts: PatientFacts, ctx: RuleContext) -> bool:
-    return (
-        is_antibody_positive(facts)
-        and has_myositis_diagnosis(facts)
-        and bool(current_bulbar_problems(facts) or low_function_scores(facts, ctx))
+def applies(facts: PatientFacts, ctx: RuleContext) -> bool:
+    """A current bulbar problem or a very low function score. Nothing suppresses this card: a recent swallow
+    assessment only lowers it to info, and a normal CK never counts."""
+    return is_positive_myositis_patient(facts) and bool(
+        current_bulbar_problems(facts) or low_function_scores(facts, ctx)
     )
 
 
-def exclusion(facts: PatientFacts, ctx: RuleContext) -> bool:
-    """Nothing suppresses this card: a recent swallow assessment only lowers it to info, a normal CK never."""
-    return False
-
-
-def applies(facts: PatientFacts, ctx: RuleContext) -> bool:
-    return inclusion(facts, ctx) and not exclusion(facts, ctx)
-
-
-def _feature_text(problems: tuple[Problem, ...], scores: tuple[LabResult, ...]) -> str:
-    named = [BULBAR[p.concept] for p in problems]
-    named += [f"{label(s.concept)} {s.value:g}" for s in scores if s.value is not None]
+def _feature_text(problems: tuple[Problem, ...], scores: tuple[LabResult, ...], ctx: RuleContext) -> str:
+    named = [in_sentence(ctx.title(p.concept)) for p in problems]
+    named += [f"{ctx.title(s.concept)} {s.value:g}" for s in scores if s.value is not None]
     return ", ".join(dict.fromkeys(named))
 
 
@@ -81,13 +71,11 @@ def _notes(facts: PatientFacts, scores: tuple[LabResult, ...]) -> tuple[str, ...
         notes.append("adult-cancer-risk-feature")
     if any(s.concept == "mmt8" for s in scores):
         notes.append("mmt8-scale")
-    if facts.later_negative_antibody() is not None:
-        notes.append("later-negative-antibody")
-    return tuple(notes)
+    return (*notes, *later_negative_notes(facts))
 
 
 @rule(
-    CARD_ID,
+    RULE_ID,
     params={
         "cmas_below": "{score}",
         "mmt8_below": "{score}",
@@ -96,7 +84,7 @@ def _notes(facts: PatientFacts, scores: tuple[LabResult, ...]) -> tuple[str, ...
     },
     switches=("use_function_scores",),
     escalations=("recently-assessed",),
-    notes=("juvenile-share-high-risk", "adult-cancer-risk-feature", "mmt8-scale", "later-negative-antibody"),
+    notes=("juvenile-share-high-risk", "adult-cancer-risk-feature", "mmt8-scale", LATER_NEGATIVE_NOTE),
 )
 def bulbar_dysphagia(facts: PatientFacts, ctx: RuleContext) -> Finding | None:
     """SHARE 2017: aspiration or dysphagia and CMAS < 15 / MMT8 < 30 mark high-risk JDM; assess swallowing.
@@ -115,22 +103,22 @@ def bulbar_dysphagia(facts: PatientFacts, ctx: RuleContext) -> Finding | None:
     scores = low_function_scores(facts, ctx)
     last = facts.last_test(("swallow-study",))
     data: list[Datum] = [
-        *antibody_data(facts),
-        *(problem_datum(p) for p in problems),
-        *(lab_datum(s) for s in scores),
-        test_datum(last, ctx.now) if last is not None else none_on_record("swallow-study"),
+        *antibody_data(facts, ctx),
+        *(problem_datum(p, ctx.title(p.concept)) for p in problems),
+        *(lab_datum_as_reported(s, ctx.title(s.concept)) for s in scores),
+        last_test_datum(last, ctx) if last is not None else none_on_record(ctx.title("swallow-study")),
     ]
     return Finding(
-        rule_id=CARD_ID,
+        rule_id=RULE_ID,
         data=tuple(data),
         values={
-            "features": _feature_text(problems, scores),
+            "features": _feature_text(problems, scores, ctx),
             "assessed": "never on record" if last is None or last.performed is None
-            else f"{months_text(ctx.now - last.performed)} ago",
+            else ago_text(last.performed, ctx.now),
         },
         escalation="recently-assessed" if has_recent_swallow_assessment(facts, ctx) else None,
         notes=_notes(facts, scores),
         gaps=data_gaps(
-            facts, labs=tuple(SCORES), tests=("swallow-study",), problems=BULBAR, prefetch_keys=TEST_SOURCES
+            facts, ctx, labs=tuple(SCORES), tests=("swallow-study",), problems=BULBAR, prefetch_keys=TEST_SOURCES
         ),
     )

@@ -3,27 +3,27 @@
 from __future__ import annotations
 
 from cds_service.facts.model import PatientFacts
-from cds_service.rules.common import (
+from cds_service.rules.card_data import (
+    LATER_NEGATIVE_NOTE,
     antibody_data,
-    has_myositis_diagnosis,
-    is_adult_onset,
-    is_antibody_positive,
-    is_juvenile_onset,
-    onset_datum,
-)
-from cds_service.rules.lookups import (
-    TEST_SOURCES,
-    data_gaps,
+    last_test_datum,
+    later_negative_notes,
     myositis_datum,
     none_on_record,
-    onset_gaps,
+    onset_datum,
     problem_datum,
-    test_datum,
+)
+from cds_service.rules.criteria import (
+    TEST_SOURCES,
+    is_adult_onset,
+    is_juvenile_onset,
+    is_positive_myositis_patient,
     tests_between,
 )
+from cds_service.rules.gaps import data_gaps, onset_gaps
 from cds_service.rules.registry import Datum, Finding, RuleContext, rule
 
-CARD_ID = "nxp2-ild-baseline-screen"
+RULE_ID = "nxp2-ild-baseline-screen"
 ADULT_SCREEN = ("ct-chest",)
 # SHARE: PFTs at diagnosis in JDM, HRCT if concern; either one shows the lungs were looked at.
 JUVENILE_SCREEN = ("pft", "ct-chest")
@@ -52,24 +52,19 @@ def is_older_adult_onset(facts: PatientFacts, ctx: RuleContext) -> bool:
     return is_adult_onset(facts) and age is not None and age > ctx.threshold("older_onset_age", "a")
 
 
-def inclusion(facts: PatientFacts, ctx: RuleContext) -> bool:
-    return (
-        is_antibody_positive(facts)
-        and has_myositis_diagnosis(facts)
-        and (is_adult_onset(facts) or is_juvenile_onset(facts))
-    )
-
-
-def exclusion(facts: PatientFacts, ctx: RuleContext) -> bool:
-    if has_ild_recorded(facts):
-        return True
-    if is_juvenile_onset(facts):
-        return has_juvenile_baseline(facts, ctx)
-    return has_adult_baseline_ct(facts, ctx)
+def has_baseline_screen(facts: PatientFacts, ctx: RuleContext) -> bool:
+    """The baseline of the patient's age group: PFTs or chest CT since onset (juvenile), else a chest CT."""
+    return has_juvenile_baseline(facts, ctx) if is_juvenile_onset(facts) else has_adult_baseline_ct(facts, ctx)
 
 
 def applies(facts: PatientFacts, ctx: RuleContext) -> bool:
-    return inclusion(facts, ctx) and not exclusion(facts, ctx)
+    """Known onset age, no ILD on record, and no baseline lung screen for the age group."""
+    return (
+        is_positive_myositis_patient(facts)
+        and (is_adult_onset(facts) or is_juvenile_onset(facts))
+        and not has_ild_recorded(facts)
+        and not has_baseline_screen(facts, ctx)
+    )
 
 
 def _escalation(facts: PatientFacts, ctx: RuleContext) -> str | None:
@@ -79,12 +74,12 @@ def _escalation(facts: PatientFacts, ctx: RuleContext) -> str | None:
 
 
 def _data(facts: PatientFacts, ctx: RuleContext) -> tuple[Datum, ...]:
-    data: list[Datum | None] = [*antibody_data(facts), myositis_datum(facts), onset_datum(facts)]
+    data: list[Datum | None] = [*antibody_data(facts, ctx), myositis_datum(facts, ctx), onset_datum(facts)]
     looked_for = JUVENILE_SCREEN if is_juvenile_onset(facts) else ("ct-chest", "pft")
     for concept in looked_for:
         last = facts.last_test((concept,))
-        data.append(test_datum(last, ctx.now) if last else none_on_record(concept))
-    data += [problem_datum(p) for p in facts.problems_of("skin-ulcer")]
+        data.append(last_test_datum(last, ctx) if last else none_on_record(ctx.title(concept)))
+    data += [problem_datum(p, ctx.title("skin-ulcer")) for p in facts.problems_of("skin-ulcer")]
     return tuple(d for d in data if d is not None)
 
 
@@ -92,16 +87,14 @@ def _notes(facts: PatientFacts) -> tuple[str, ...]:
     notes: list[str] = []
     if facts.problems_of("skin-ulcer"):
         notes.append("skin-ulcer-risk-factor")
-    if facts.later_negative_antibody() is not None:
-        notes.append("later-negative-antibody")
-    return tuple(notes)
+    return (*notes, *later_negative_notes(facts))
 
 
 @rule(
-    CARD_ID,
+    RULE_ID,
     params={"hrct_lead_in_before_onset": "duration", "older_onset_age": "a"},
     escalations=("older-adult-onset", "juvenile-onset"),
-    notes=("skin-ulcer-risk-factor", "later-negative-antibody"),
+    notes=("skin-ulcer-risk-factor", LATER_NEGATIVE_NOTE),
 )
 def ild_baseline_screen(facts: PatientFacts, ctx: RuleContext) -> Finding | None:
     """ACR/CHEST 2023: screen IIM patients at risk of ILD with HRCT and full PFTs; SHARE 2017: PFTs in JDM.
@@ -116,13 +109,13 @@ def ild_baseline_screen(facts: PatientFacts, ctx: RuleContext) -> Finding | None
     if onset_age is None or not applies(facts, ctx):
         return None
     return Finding(
-        rule_id=CARD_ID,
+        rule_id=RULE_ID,
         data=_data(facts, ctx),
         values={"onset_age": f"{onset_age:.0f}"},
         escalation=_escalation(facts, ctx),
         notes=_notes(facts),
         gaps=(
-            *data_gaps(facts, tests=("ct-chest", "pft"), problems=("ild",), prefetch_keys=TEST_SOURCES),
+            *data_gaps(facts, ctx, tests=("ct-chest", "pft"), problems=("ild",), prefetch_keys=TEST_SOURCES),
             *onset_gaps(facts),
         ),
     )

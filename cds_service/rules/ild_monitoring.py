@@ -5,26 +5,26 @@ from __future__ import annotations
 from datetime import datetime
 
 from cds_service.facts.model import PatientFacts, Problem
-from cds_service.rules.common import (
+from cds_service.rules.card_data import (
+    LATER_NEGATIVE_NOTE,
     antibody_data,
-    has_myositis_diagnosis,
-    is_adult_onset,
-    is_antibody_positive,
-    is_juvenile_onset,
-)
-from cds_service.rules.lookups import (
-    TEST_SOURCES,
-    data_gaps,
-    months_text,
+    last_test_datum,
+    later_negative_notes,
     none_on_record,
     problem_datum,
-    test_datum,
-    tests_within,
-    window_text,
 )
+from cds_service.rules.criteria import (
+    TEST_SOURCES,
+    is_adult_onset,
+    is_juvenile_onset,
+    is_positive_myositis_patient,
+    tests_within,
+)
+from cds_service.rules.gaps import data_gaps
 from cds_service.rules.registry import Datum, Finding, RuleContext, rule
+from cds_service.rules.words import ago_text, months_text, window_text
 
-CARD_ID = "nxp2-ild-monitoring"
+RULE_ID = "nxp2-ild-monitoring"
 
 
 def current_ild(facts: PatientFacts) -> tuple[Problem, ...]:
@@ -57,49 +57,42 @@ def is_in_age_group(facts: PatientFacts, ctx: RuleContext) -> bool:
     return is_adult_onset(facts) or (is_juvenile_onset(facts) and ctx.switch("include_juvenile_onset"))
 
 
-def inclusion(facts: PatientFacts, ctx: RuleContext) -> bool:
+def applies(facts: PatientFacts, ctx: RuleContext) -> bool:
+    """A current ILD in the age group, and no PFT within the interval that applies now."""
     return (
-        is_antibody_positive(facts)
-        and has_myositis_diagnosis(facts)
+        is_positive_myositis_patient(facts)
         and is_in_age_group(facts, ctx)
         and bool(current_ild(facts))
+        and not has_pft_in_interval(facts, ctx)
     )
 
 
-def exclusion(facts: PatientFacts, ctx: RuleContext) -> bool:
-    return has_pft_in_interval(facts, ctx)
-
-
-def applies(facts: PatientFacts, ctx: RuleContext) -> bool:
-    return inclusion(facts, ctx) and not exclusion(facts, ctx)
-
-
 def _data(facts: PatientFacts, ctx: RuleContext) -> tuple[Datum, ...]:
-    data: list[Datum] = [*antibody_data(facts), *(problem_datum(p) for p in current_ild(facts))]
+    data: list[Datum] = [*antibody_data(facts, ctx), *(problem_datum(p, ctx.title("ild")) for p in current_ild(facts))]
     last_pft = facts.last_test(("pft",))
-    data.append(test_datum(last_pft, ctx.now) if last_pft else none_on_record("pft"))
+    data.append(last_test_datum(last_pft, ctx) if last_pft else none_on_record(ctx.title("pft")))
     last_ct = facts.last_test(("ct-chest",))
     if last_ct is not None:
-        data.append(test_datum(last_ct, ctx.now))
+        data.append(last_test_datum(last_ct, ctx))
     return tuple(data)
 
 
-def _gaps(facts: PatientFacts) -> tuple[str, ...]:
-    gaps = list(data_gaps(facts, tests=("pft", "ct-chest"), problems=("ild",), prefetch_keys=TEST_SOURCES))
+def _gaps(facts: PatientFacts, ctx: RuleContext) -> tuple[str, ...]:
+    gaps = list(data_gaps(facts, ctx, tests=("pft", "ct-chest"), problems=("ild",), prefetch_keys=TEST_SOURCES))
     if ild_known_since(facts) is None:
         gaps.append("The ILD Condition has no onset or recorded date, so the after-first-year PFT interval was used.")
     return tuple(gaps)
 
 
 @rule(
-    CARD_ID,
+    RULE_ID,
     params={
         "early_phase": "duration",
         "pft_interval_first_year": "duration",
         "pft_interval_after_first_year": "duration",
     },
     switches=("include_juvenile_onset",),
-    notes=("later-negative-antibody",),
+    notes=(LATER_NEGATIVE_NOTE,),
 )
 def ild_monitoring(facts: PatientFacts, ctx: RuleContext) -> Finding | None:
     """ACR/CHEST 2023: monitor IIM-ILD with PFTs every 3-6 months in the first year, then less often once stable.
@@ -115,14 +108,14 @@ def ild_monitoring(facts: PatientFacts, ctx: RuleContext) -> Finding | None:
     since = ild_known_since(facts)
     last_pft = facts.last_test(("pft",))
     return Finding(
-        rule_id=CARD_ID,
+        rule_id=RULE_ID,
         data=_data(facts, ctx),
         values={
             "interval": window_text(ctx, pft_interval(facts, ctx)),
             "ild_for": "an unknown time" if since is None else months_text(ctx.now - since),
             "last_pft": "none on record" if last_pft is None or last_pft.performed is None
-            else f"{months_text(ctx.now - last_pft.performed)} ago",
+            else ago_text(last_pft.performed, ctx.now),
         },
-        notes=("later-negative-antibody",) if facts.later_negative_antibody() is not None else (),
-        gaps=_gaps(facts),
+        notes=later_negative_notes(facts),
+        gaps=_gaps(facts, ctx),
     )

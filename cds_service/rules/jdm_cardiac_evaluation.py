@@ -5,25 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 
 from cds_service.facts.model import LabResult, PatientFacts, TestDone
-from cds_service.rules.common import is_within
-from cds_service.rules.juvenile import LATER_NEGATIVE_NOTE, antibody_notes, is_positive_jdm_patient, population_data
-from cds_service.rules.patient_data import (
-    completed_test_datum,
-    day,
+from cds_service.rules.card_data import (
+    LATER_NEGATIVE_NOTE,
     declined_datum,
     lab_datum,
-    number,
-    unavailable_gaps,
-    unusable_gaps,
-    window_text,
+    later_negative_notes,
+    population_data,
+    test_done_datum,
 )
+from cds_service.rules.criteria import TEST_SOURCES, is_positive_jdm_patient, is_within
+from cds_service.rules.gaps import unavailable_gaps, unusable_gaps
 from cds_service.rules.registry import Datum, Finding, RuleContext, rule
+from cds_service.rules.words import day, number, window_text
 
 RULE_ID = "nxp2-jdm-cardiac-evaluation"
 TROPONIN_I = "troponin-i"
-CARDIAC_TESTS = {"ecg": "ECG", "echocardiogram": "Echocardiogram"}
-# Where completed tests come from (facts.tests_done): if the EHR could not give them, the card says so.
-TEST_SOURCES = ("procedures", "diagnosticReports", "imagingStudies")
+CARDIAC_TESTS = ("ecg", "echocardiogram")
 
 
 def cardiac_tests_since_onset(facts: PatientFacts) -> list[TestDone]:
@@ -57,15 +54,27 @@ def is_above_reference_range(lab: LabResult) -> bool:
 
 def _gaps(facts: PatientFacts, ctx: RuleContext, troponins: list[LabResult]) -> tuple[str, ...]:
     gaps = [
-        f"Troponin I on {day(lab.effective)} ({lab.ref.reference}) has no upper reference limit: not judged."
+        f"{ctx.title(TROPONIN_I)} on {day(lab.effective)} ({lab.ref.reference}) has no upper reference limit: "
+        "not judged."
         for lab in troponins if lab.reference_high is None
     ]
-    gaps += unusable_gaps(facts, TROPONIN_I, "Troponin I", ctx.now, ctx.window("troponin_window"))
+    gaps += unusable_gaps(facts, TROPONIN_I, ctx.title(TROPONIN_I), ctx.now, ctx.window("troponin_window"))
     gaps += [
-        f"{label} ({test.ref.reference}) has no performed date: not counted as done since onset."
-        for concept, label in CARDIAC_TESTS.items() for test in facts.tests_of(concept) if test.performed is None
+        f"{ctx.title(concept)} ({test.ref.reference}) has no performed date: not counted as done since onset."
+        for concept in CARDIAC_TESTS for test in facts.tests_of(concept) if test.performed is None
     ]
     return tuple(gaps + unavailable_gaps(facts, TEST_SOURCES))
+
+
+def raised_troponin_i(facts: PatientFacts, ctx: RuleContext) -> list[LabResult]:
+    return [lab for lab in recent_troponin_i(facts, ctx) if is_above_reference_range(lab)]
+
+
+def applies(facts: PatientFacts, ctx: RuleContext) -> bool:
+    """Anti-NXP2 JDM with no ECG or echocardiogram since onset, or a raised troponin I in the window."""
+    return is_positive_jdm_patient(facts) and (
+        not has_cardiac_work_up_since_onset(facts) or bool(raised_troponin_i(facts, ctx))
+    )
 
 
 @rule(
@@ -85,22 +94,20 @@ def jdm_cardiac_evaluation(facts: PatientFacts, ctx: RuleContext) -> Finding | N
           (30 days). Troponin T and CK-MB are not used (skeletal-muscle cross-reactivity).
     Then: info card (ECG and echocardiogram); warning when troponin I is raised (add cardiology input).
     """
-    if not is_positive_jdm_patient(facts):
+    if not applies(facts, ctx):
         return None
     troponins = recent_troponin_i(facts, ctx)
-    raised = [lab for lab in troponins if is_above_reference_range(lab)]
+    raised = raised_troponin_i(facts, ctx)
     tests = cardiac_tests_since_onset(facts)
-    if tests and not raised:
-        return None
 
-    data: list[Datum] = list(population_data(facts))
+    data: list[Datum] = list(population_data(facts, ctx))
     if raised:
-        data.append(lab_datum(raised[0], "Troponin I", "above the reference range"))
+        data.append(lab_datum(raised[0], ctx.title(TROPONIN_I), "above the reference range"))
         if troponins[0] is not raised[0]:
-            data.append(lab_datum(troponins[0], "Troponin I, newest"))
-    data += [completed_test_datum(t, CARDIAC_TESTS[t.concept]) for t in tests]
+            data.append(lab_datum(troponins[0], f"{ctx.title(TROPONIN_I)}, newest"))
+    data += [test_done_datum(t, ctx.title(t.concept)) for t in tests]
     declined = [d for d in facts.tests_declined if d.concept in CARDIAC_TESTS]
-    data += [declined_datum(d, CARDIAC_TESTS[d.concept]) for d in declined]
+    data += [declined_datum(d, ctx.title(d.concept)) for d in declined]
     onset: datetime | None = facts.onset.when if facts.onset else None
     return Finding(
         rule_id=RULE_ID,
@@ -112,6 +119,6 @@ def jdm_cardiac_evaluation(facts: PatientFacts, ctx: RuleContext) -> Finding | N
             "window": window_text(ctx, "troponin_window"),
         },
         escalation="troponin-i-raised" if raised else None,
-        notes=(("test-declined",) if declined and not tests else ()) + antibody_notes(facts),
+        notes=(("test-declined",) if declined and not tests else ()) + later_negative_notes(facts),
         gaps=_gaps(facts, ctx, troponins),
     )

@@ -5,21 +5,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from cds_service.facts.model import PatientFacts, Problem
-from cds_service.rules.juvenile import LATER_NEGATIVE_NOTE, antibody_notes, is_positive_jdm_child, population_data
-from cds_service.rules.patient_data import day, issue_gaps, label_case, problem_datum, window_text
+from cds_service.rules.card_data import LATER_NEGATIVE_NOTE, later_negative_notes, population_data, problem_datum
+from cds_service.rules.criteria import is_positive_jdm_child
+from cds_service.rules.gaps import issue_gaps
 from cds_service.rules.registry import Finding, RuleContext, rule
+from cds_service.rules.words import day, in_sentence, window_text
 
 RULE_ID = "nxp2-jdm-gi-alarm"
 
-# Problem concepts that count as a GI warning sign, with the words the card uses for them.
-GI_SIGNS = {
-    "gi-perforation": "GI perforation",
-    "pneumatosis": "pneumatosis intestinalis",
-    "gi-bleeding": "GI bleeding",
-    "ileus": "ileus",
-    "bowel-wall-thickening": "bowel-wall oedema or thickening on imaging",
-    "abdominal-pain": "abdominal pain",
-}
+# Problem concepts that count as a GI warning sign, most serious first (named by their value sets' titles).
+GI_SIGNS = ("gi-perforation", "pneumatosis", "gi-bleeding", "ileus", "bowel-wall-thickening", "abdominal-pain")
 
 
 def last_known(sign: Problem) -> datetime | None:
@@ -58,6 +53,11 @@ def undated_signs(facts: PatientFacts) -> list[Problem]:
     return [p for concept in GI_SIGNS for p in facts.problems_of(concept, current_only=True) if last_known(p) is None]
 
 
+def applies(facts: PatientFacts, ctx: RuleContext) -> bool:
+    """A child with anti-NXP2 JDM and a GI warning sign known within the sign window."""
+    return is_positive_jdm_child(facts, ctx.now) and bool(recent_gi_signs(facts, ctx))
+
+
 @rule(RULE_ID, params={"sign_window": "duration"}, notes=("all-resolved", LATER_NEGATIVE_NOTE))
 def jdm_gi_alarm(facts: PatientFacts, ctx: RuleContext) -> Finding | None:
     """SHARE 2017 (Bellutti Enders, Ann Rheum Dis): GI vasculitis is a high-risk JDM feature needing immediate referral.
@@ -70,25 +70,23 @@ def jdm_gi_alarm(facts: PatientFacts, ctx: RuleContext) -> Finding | None:
           known within the sign window (14 days), whatever its clinical status.
     Then: critical card: same-day assessment, urgent surgical and GI review, imaging for perforation.
     """
-    if not is_positive_jdm_child(facts, ctx.now):
+    if not applies(facts, ctx):
         return None
     signs = recent_gi_signs(facts, ctx)
-    if not signs:
-        return None
     notes = ("all-resolved",) if not any(s.current for s in signs) else ()
     gaps = tuple(
-        f"{label_case(GI_SIGNS[p.concept])} ({p.ref.reference}) has no onset or recorded date: not judged."
+        f"{ctx.title(p.concept)} ({p.ref.reference}) has no onset or recorded date: not judged."
         for p in undated_signs(facts)
-    ) + tuple(gap for concept, label in GI_SIGNS.items() for gap in issue_gaps(facts, concept, label_case(label)))
+    ) + tuple(gap for concept in GI_SIGNS for gap in issue_gaps(facts, concept, ctx.title(concept)))
     newest = max(last_known(p) or ctx.now for p in signs)
     return Finding(
         rule_id=RULE_ID,
-        data=population_data(facts) + tuple(problem_datum(p, label_case(GI_SIGNS[p.concept])) for p in signs),
+        data=population_data(facts, ctx) + tuple(problem_datum(p, ctx.title(p.concept)) for p in signs),
         values={
             "window": window_text(ctx, "sign_window"),
-            "signs": ", ".join(dict.fromkeys(GI_SIGNS[p.concept] for p in signs)),
+            "signs": ", ".join(dict.fromkeys(in_sentence(ctx.title(p.concept)) for p in signs)),
             "sign_date": day(newest),
         },
-        notes=notes + antibody_notes(facts),
+        notes=notes + later_negative_notes(facts),
         gaps=gaps,
     )

@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 from cds_service.facts.model import Growth, PatientFacts, Problem
-from cds_service.rules.common import (
-    antibody_data,
-    has_myositis_diagnosis,
-    is_antibody_positive,
-    is_child_now,
-    is_juvenile_onset,
-    is_within,
-    onset_datum,
-)
-from cds_service.rules.lookups import data_gaps, problem_datum, window_text
+from cds_service.rules.card_data import LATER_NEGATIVE_NOTE, later_negative_notes, population_data, problem_datum
+from cds_service.rules.criteria import is_positive_jdm_child, is_within
+from cds_service.rules.gaps import data_gaps
 from cds_service.rules.registry import Datum, Finding, RuleContext, rule
+from cds_service.rules.words import in_sentence, window_text
 
-CARD_ID = "nxp2-jdm-gi-risk-watch"
-# Current problem concept -> how the card names it (S3 Table 3 features; aspiration counts as bulbar).
-FEATURES = {
-    "skin-ulcer": "skin ulcer",
-    "oedema": "oedema",
-    "dysphagia": "dysphagia",
-    "dysphonia": "hoarseness or dysphonia",
-    "aspiration": "aspiration",
-}
+RULE_ID = "nxp2-jdm-gi-risk-watch"
+# Current problems that count (S3 Table 3 features; aspiration counts as bulbar), in the card's order.
+FEATURES = ("skin-ulcer", "oedema", "dysphagia", "dysphonia", "aspiration")
+# S3 Table 3 words "hoarseness" first; every other feature is named by its value set's title.
+_FEATURE_WORDS = {"dysphonia": "hoarseness or dysphonia"}
 
 
 def latest_growth(facts: PatientFacts, ctx: RuleContext) -> Growth | None:
@@ -47,22 +37,14 @@ def current_features(facts: PatientFacts) -> tuple[Problem, ...]:
     return tuple(p for concept in FEATURES for p in facts.problems_of(concept, current_only=True))
 
 
-def inclusion(facts: PatientFacts, ctx: RuleContext) -> bool:
-    return (
-        is_antibody_positive(facts)
-        and has_myositis_diagnosis(facts)
-        and is_juvenile_onset(facts)
-        and is_child_now(facts, ctx.now)
-    )
-
-
 def has_risk_feature(facts: PatientFacts, ctx: RuleContext) -> bool:
     return bool(current_features(facts)) or has_low_weight(facts, ctx)
 
 
 def applies(facts: PatientFacts, ctx: RuleContext) -> bool:
-    """Adult onset is outside the population (no GI events in 20 NXP2+ adults, S2 Table II)."""
-    return inclusion(facts, ctx) and has_risk_feature(facts, ctx)
+    """A child with anti-NXP2 JDM and a risk feature; adult onset is outside the population (no GI events in
+    20 NXP2+ adults, S2 Table II)."""
+    return is_positive_jdm_child(facts, ctx.now) and has_risk_feature(facts, ctx)
 
 
 def _growth_datum(growth: Growth) -> Datum:
@@ -87,16 +69,16 @@ def _growth_gaps(facts: PatientFacts, ctx: RuleContext) -> tuple[str, ...]:
 
 
 def _feature_names(facts: PatientFacts, ctx: RuleContext) -> str:
-    names = [FEATURES[p.concept] for p in current_features(facts)]
+    names = [_FEATURE_WORDS.get(p.concept) or in_sentence(ctx.title(p.concept)) for p in current_features(facts)]
     if has_low_weight(facts, ctx):
         names.append("low BMI for age")
     return ", ".join(dict.fromkeys(names))
 
 
 @rule(
-    CARD_ID,
+    RULE_ID,
     params={"bmi_for_age_z_at_or_below": "{z-score}", "growth_window": "duration"},
-    notes=("later-negative-antibody",),
+    notes=(LATER_NEGATIVE_NOTE,),
 )
 def jdm_gi_risk_watch(facts: PatientFacts, ctx: RuleContext) -> Finding | None:
     """SHARE 2017: GI vasculitis, skin ulceration and dysphagia mark high-risk JDM needing urgent specialist care.
@@ -111,16 +93,15 @@ def jdm_gi_risk_watch(facts: PatientFacts, ctx: RuleContext) -> Finding | None:
     if not applies(facts, ctx):
         return None
     growth = latest_growth(facts, ctx)
-    data: list[Datum | None] = [
-        *antibody_data(facts),
-        onset_datum(facts),
-        *(problem_datum(p) for p in current_features(facts)),
-        _growth_datum(growth) if growth is not None else None,
+    data: list[Datum] = [
+        *population_data(facts, ctx),
+        *(problem_datum(p, ctx.title(p.concept)) for p in current_features(facts)),
+        *(() if growth is None else (_growth_datum(growth),)),
     ]
     return Finding(
-        rule_id=CARD_ID,
-        data=tuple(d for d in data if d is not None),
+        rule_id=RULE_ID,
+        data=tuple(data),
         values={"features": _feature_names(facts, ctx)},
-        notes=("later-negative-antibody",) if facts.later_negative_antibody() is not None else (),
-        gaps=(*data_gaps(facts, labs=("bmi",), problems=tuple(FEATURES)), *_growth_gaps(facts, ctx)),
+        notes=later_negative_notes(facts),
+        gaps=(*data_gaps(facts, ctx, labs=("bmi",), problems=FEATURES), *_growth_gaps(facts, ctx)),
     )

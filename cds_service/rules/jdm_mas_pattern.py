@@ -5,18 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cds_service.facts.model import LabResult, PatientFacts
-from cds_service.rules.common import is_within
-from cds_service.rules.juvenile import LATER_NEGATIVE_NOTE, antibody_notes, is_positive_jdm_child, population_data
-from cds_service.rules.patient_data import (
-    lab_datum,
-    label_case,
-    missing_or_stale_gap,
-    number,
-    unit_text,
-    unusable_gaps,
-    window_text,
-)
+from cds_service.rules.card_data import LATER_NEGATIVE_NOTE, lab_datum, later_negative_notes, population_data
+from cds_service.rules.criteria import is_positive_jdm_child, is_within
+from cds_service.rules.gaps import missing_or_stale_gap, unusable_gaps
 from cds_service.rules.registry import Datum, Finding, RuleContext, rule
+from cds_service.rules.words import in_sentence, number, unit_text, window_text
 
 RULE_ID = "nxp2-jdm-mas-pattern"
 FERRITIN = "ferritin"
@@ -28,7 +21,6 @@ class Criterion:
     """One of the four 'any two of' criteria of the 2016 EULAR/ACR/PRINTO MAS classification."""
 
     concept: str
-    label: str
     param: str
     unit: str
     met_at_or_below: bool  # True: value <= threshold meets it; False: value > threshold (strict, as published)
@@ -39,14 +31,15 @@ class Criterion:
 
     def wording(self, ctx: RuleContext) -> str:
         operator = "<=" if self.met_at_or_below else ">"
-        return f"{self.label} {operator} {number(ctx.threshold(self.param, self.unit))} {unit_text(self.unit)}"
+        limit = f"{number(ctx.threshold(self.param, self.unit))} {unit_text(self.unit)}"
+        return f"{in_sentence(ctx.title(self.concept))} {operator} {limit}"
 
 
 CRITERIA = (
-    Criterion("platelets", "platelets", "platelets_at_most", "10*3/uL", met_at_or_below=True),
-    Criterion("ast", "AST", "ast_above", "U/L", met_at_or_below=False),
-    Criterion("triglycerides", "triglycerides", "triglycerides_above", "mg/dL", met_at_or_below=False),
-    Criterion("fibrinogen", "fibrinogen", "fibrinogen_at_most", "mg/dL", met_at_or_below=True),
+    Criterion("platelets", "platelets_at_most", "10*3/uL", met_at_or_below=True),
+    Criterion("ast", "ast_above", "U/L", met_at_or_below=False),
+    Criterion("triglycerides", "triglycerides_above", "mg/dL", met_at_or_below=False),
+    Criterion("fibrinogen", "fibrinogen_at_most", "mg/dL", met_at_or_below=True),
 )
 AST = CRITERIA[1]
 
@@ -93,15 +86,25 @@ def is_febrile(temperature: LabResult, ctx: RuleContext) -> bool:
 def _gaps(facts: PatientFacts, ctx: RuleContext) -> tuple[str, ...]:
     window, text = ctx.window("lab_window"), window_text(ctx, "lab_window")
     gaps: list[str] = []
-    for concept, label in ((c.concept, label_case(c.label)) for c in CRITERIA):
-        stale = missing_or_stale_gap(facts, concept, label, ctx.now, window, text)
+    for criterion in CRITERIA:
+        stale = missing_or_stale_gap(facts, criterion.concept, ctx.title(criterion.concept), ctx.now, window, text)
         gaps += [stale] if stale else []
-    for concept, label in [(FERRITIN, "Ferritin")] + [(c.concept, label_case(c.label)) for c in CRITERIA]:
-        gaps += unusable_gaps(facts, concept, label, ctx.now, window)
+    for concept in (FERRITIN, *(c.concept for c in CRITERIA)):
+        gaps += unusable_gaps(facts, concept, ctx.title(concept), ctx.now, window)
     if not temperatures_in_window(facts, ctx):
-        gaps.append(f"Body temperature: none recorded in the {text} window, so fever cannot be judged.")
-    gaps += unusable_gaps(facts, TEMPERATURE, "Body temperature", ctx.now, window)
+        gaps.append(f"{ctx.title(TEMPERATURE)}: none recorded in the {text} window, so fever cannot be judged.")
+    gaps += unusable_gaps(facts, TEMPERATURE, ctx.title(TEMPERATURE), ctx.now, window)
     return tuple(gaps)
+
+
+def applies(facts: PatientFacts, ctx: RuleContext) -> bool:
+    """A child with anti-NXP2 JDM, ferritin above the threshold and enough criteria met, all in the lab window."""
+    if not is_positive_jdm_child(facts, ctx.now):
+        return False
+    ferritin = recent_ferritin(facts, ctx)
+    if ferritin is None or not is_ferritin_above_threshold(ferritin, ctx):
+        return False
+    return is_pattern_met(met_criteria(criteria_results(facts, ctx), ctx), ctx)
 
 
 @rule(
@@ -132,15 +135,11 @@ def jdm_mas_pattern(facts: PatientFacts, ctx: RuleContext) -> Finding | None:
     Then: warning card (urgent MAS assessment); critical when a temperature >= 38.0 Cel was recorded in
           the same window (the full febrile pattern of the criteria).
     """
-    if not is_positive_jdm_child(facts, ctx.now):
-        return None
     ferritin = recent_ferritin(facts, ctx)
-    if ferritin is None or not is_ferritin_above_threshold(ferritin, ctx):
+    if ferritin is None or not applies(facts, ctx):
         return None
     results = criteria_results(facts, ctx)
     met = met_criteria(results, ctx)
-    if not is_pattern_met(met, ctx):
-        return None
 
     temperatures = temperatures_in_window(facts, ctx)
     fevers = [t for t in temperatures if is_febrile(t, ctx)]
@@ -149,10 +148,12 @@ def jdm_mas_pattern(facts: PatientFacts, ctx: RuleContext) -> Finding | None:
     notes += ("afebrile",) if temperatures and not fevers else ()
     notes += ("mas-recorded",) if facts.has_current("mas") else ()
 
-    data: list[Datum] = [*population_data(facts), lab_datum(ferritin, "Ferritin", "above the MAS threshold")]
+    data: list[Datum] = [
+        *population_data(facts, ctx), lab_datum(ferritin, ctx.title(FERRITIN), "above the MAS threshold"),
+    ]
     for criterion, lab in results:
         verdict = "meets" if criterion in met else "does not meet"
-        data.append(lab_datum(lab, label_case(criterion.label), f"{verdict} {criterion.wording(ctx)}"))
+        data.append(lab_datum(lab, ctx.title(criterion.concept), f"{verdict} {criterion.wording(ctx)}"))
     if shown_temperature is not None:
         data.append(lab_datum(shown_temperature, "Highest body temperature in the window"))
     return Finding(
@@ -165,6 +166,6 @@ def jdm_mas_pattern(facts: PatientFacts, ctx: RuleContext) -> Finding | None:
             "window": window_text(ctx, "lab_window"),
         },
         escalation="febrile" if fevers else None,
-        notes=notes + antibody_notes(facts),
+        notes=notes + later_negative_notes(facts),
         gaps=_gaps(facts, ctx),
     )

@@ -6,22 +6,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from cds_service.facts.model import LabResult, PatientFacts, Problem
-from cds_service.rules.juvenile import (
+from cds_service.rules.card_data import (
     LATER_NEGATIVE_NOTE,
-    antibody_notes,
-    is_positive_jdm_patient,
-    population_data,
-    time_since_onset,
-)
-from cds_service.rules.patient_data import (
-    issue_gaps,
     lab_datum,
-    missing_or_stale_gap,
+    later_negative_notes,
+    population_data,
     problem_datum,
-    unusable_gaps,
-    window_text,
 )
+from cds_service.rules.criteria import is_positive_jdm_patient, time_since_onset
+from cds_service.rules.gaps import issue_gaps, missing_or_stale_gap, unusable_gaps
 from cds_service.rules.registry import Datum, Finding, RuleContext, rule
+from cds_service.rules.words import window_text
 
 RULE_ID = "nxp2-jdm-refractory-risk"
 
@@ -39,11 +34,11 @@ def _current(facts: PatientFacts, concepts: tuple[str, ...]) -> list[Problem]:
 
 
 def has_current_oedema(facts: PatientFacts, ctx: RuleContext) -> tuple[Datum, ...]:
-    return tuple(problem_datum(p, "Oedema") for p in _current(facts, ("oedema",)))
+    return tuple(problem_datum(p, ctx.title("oedema")) for p in _current(facts, ("oedema",)))
 
 
 def has_current_skin_ulcer(facts: PatientFacts, ctx: RuleContext) -> tuple[Datum, ...]:
-    return tuple(problem_datum(p, "Skin ulcer") for p in _current(facts, ("skin-ulcer",)))
+    return tuple(problem_datum(p, ctx.title("skin-ulcer")) for p in _current(facts, ("skin-ulcer",)))
 
 
 def has_bulbar_weakness(facts: PatientFacts, ctx: RuleContext) -> tuple[Datum, ...]:
@@ -59,26 +54,27 @@ def has_severe_proximal_weakness(facts: PatientFacts, ctx: RuleContext) -> tuple
     found: list[Datum] = []
     if strength is not None and strength.value is not None \
             and strength.value <= ctx.threshold("strength_at_most", "{score}"):
-        found.append(lab_datum(strength, "Proximal muscle strength (MRC 0-5)"))
+        found.append(lab_datum(strength, f"{ctx.title('proximal-strength')} (MRC 0-5)"))
     if cmas is not None and cmas.value is not None and cmas.value < ctx.threshold("cmas_below", "{score}"):
-        found.append(lab_datum(cmas, "CMAS (0-52)"))
+        found.append(lab_datum(cmas, f"{ctx.title('cmas')} (0-52)"))
     return tuple(found)
 
 
-def _lab_feature(concept: str, label: str, met: Callable[[LabResult, RuleContext], bool]) -> Callable[
+def _lab_feature(concept: str, met: Callable[[LabResult, RuleContext], bool]) -> Callable[
         [PatientFacts, RuleContext], tuple[Datum, ...]]:
     def feature(facts: PatientFacts, ctx: RuleContext) -> tuple[Datum, ...]:
         lab = facts.latest(concept, ctx.now, ctx.window("lab_window"))
-        return (lab_datum(lab, label),) if lab is not None and lab.value is not None and met(lab, ctx) else ()
+        met_here = lab is not None and lab.value is not None and met(lab, ctx)
+        return (lab_datum(lab, ctx.title(concept)),) if lab is not None and met_here else ()
 
     return feature
 
 
 has_low_cd4_cd8_ratio = _lab_feature(
-    "cd4-cd8-ratio", "CD4/CD8 ratio", lambda lab, ctx: (lab.value or 0.0) < ctx.threshold("cd4_cd8_below", "{ratio}")
+    "cd4-cd8-ratio", lambda lab, ctx: (lab.value or 0.0) < ctx.threshold("cd4_cd8_below", "{ratio}")
 )
 has_high_ferritin = _lab_feature(
-    "ferritin", "Ferritin", lambda lab, ctx: (lab.value or 0.0) > ctx.threshold("ferritin_above", "ng/mL")
+    "ferritin", lambda lab, ctx: (lab.value or 0.0) > ctx.threshold("ferritin_above", "ng/mL")
 )
 
 FEATURES: tuple[tuple[str, Callable[[PatientFacts, RuleContext], tuple[Datum, ...]]], ...] = (
@@ -103,16 +99,25 @@ def is_within_onset_window(facts: PatientFacts, ctx: RuleContext) -> bool:
 
 def _gaps(facts: PatientFacts, ctx: RuleContext) -> tuple[str, ...]:
     gaps: list[str] = []
-    labs = (("ferritin", "Ferritin", "lab_window"), ("cd4-cd8-ratio", "CD4/CD8 ratio", "lab_window"),
-            ("proximal-strength", "Proximal muscle strength", "score_window"), ("cmas", "CMAS", "score_window"))
-    for concept, label, window_name in labs:
-        window = ctx.window(window_name)
+    labs = (("ferritin", "lab_window"), ("cd4-cd8-ratio", "lab_window"),
+            ("proximal-strength", "score_window"), ("cmas", "score_window"))
+    for concept, window_name in labs:
+        window, label = ctx.window(window_name), ctx.title(concept)
         stale = missing_or_stale_gap(facts, concept, label, ctx.now, window, window_text(ctx, window_name))
         gaps += [stale] if stale else []
         gaps += unusable_gaps(facts, concept, label, ctx.now, window)
     for concept in ("oedema", "skin-ulcer", "dysphagia", "dysphonia"):
-        gaps += issue_gaps(facts, concept, concept.replace("-", " ").capitalize())
+        gaps += issue_gaps(facts, concept, ctx.title(concept))
     return tuple(gaps)
+
+
+def applies(facts: PatientFacts, ctx: RuleContext) -> bool:
+    """Anti-NXP2 JDM within the onset window with at least the catalogue's number of features."""
+    return (
+        is_positive_jdm_patient(facts)
+        and is_within_onset_window(facts, ctx)
+        and len(features_present(facts, ctx)) >= ctx.threshold("features_needed", "{features}")
+    )
 
 
 @rule(
@@ -143,18 +148,16 @@ def jdm_refractory_risk(facts: PatientFacts, ctx: RuleContext) -> Finding | None
           the newest result within the lab window (180 days).
     Then: info card: plan early specialist review of escalation options and longer follow-up.
     """
-    if not is_positive_jdm_patient(facts) or not is_within_onset_window(facts, ctx):
+    if not applies(facts, ctx):
         return None
     present = features_present(facts, ctx)
-    if len(present) < ctx.threshold("features_needed", "{features}"):
-        return None
     return Finding(
         rule_id=RULE_ID,
-        data=population_data(facts) + tuple(d for feature in present for d in feature.data),
+        data=population_data(facts, ctx) + tuple(d for feature in present for d in feature.data),
         values={
             "count": str(len(present)),
             "features": ", ".join(f.name for f in present),
         },
-        notes=antibody_notes(facts),
+        notes=later_negative_notes(facts),
         gaps=_gaps(facts, ctx),
     )

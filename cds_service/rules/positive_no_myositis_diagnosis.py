@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from cds_service.facts.model import AntibodyResult, PatientFacts, Positivity
-from cds_service.rules.common import antibody_data, has_myositis_diagnosis
-from cds_service.rules.juvenile import LATER_NEGATIVE_NOTE, antibody_notes
-from cds_service.rules.patient_data import issue_gaps, number
-from cds_service.rules.registry import Datum, Finding, RuleContext, rule
+from cds_service.rules.card_data import LATER_NEGATIVE_NOTE, antibody_data, antibody_datum, later_negative_notes
+from cds_service.rules.criteria import has_myositis_diagnosis
+from cds_service.rules.gaps import issue_gaps
+from cds_service.rules.registry import Finding, RuleContext, rule
 
 RULE_ID = "nxp2-positive-no-myositis-diagnosis"
 _UNDATED = datetime.min.replace(tzinfo=UTC)
@@ -32,13 +32,9 @@ def is_weak_line_blot(facts: PatientFacts, ctx: RuleContext) -> bool:
     return bool(intensities) and all(value <= cutoff for value in intensities)
 
 
-def _equivocal_datum(result: AntibodyResult) -> Datum:
-    value = "equivocal"
-    if result.intensity is not None:
-        value += f", line-blot intensity {number(result.intensity)}"
-    if result.method:
-        value += f" ({result.method})"
-    return Datum("Anti-NXP2 antibody", value, result.effective, result.ref)
+def applies(facts: PatientFacts, ctx: RuleContext) -> bool:
+    """An anti-NXP2 result ever positive or equivocal, and no myositis diagnosis in any clinical status."""
+    return is_positive_or_equivocal(facts) and not has_myositis_diagnosis(facts)
 
 
 @rule(
@@ -57,25 +53,27 @@ def positive_no_myositis_diagnosis(facts: PatientFacts, ctx: RuleContext) -> Fin
     Then: info card: reconcile the problem list, or review clinically and confirm a weak or isolated
           result. The card does not assert myositis.
     """
-    if not is_positive_or_equivocal(facts) or has_myositis_diagnosis(facts):
+    if not applies(facts, ctx):
         return None
     status = facts.antibody_status()
     if status is Positivity.POSITIVE:
-        data = antibody_data(facts)
-        notes = ("weak-line-blot",) if is_weak_line_blot(facts, ctx) else ()
+        data = antibody_data(facts, ctx)
+        notes: tuple[str, ...] = ("weak-line-blot",) if is_weak_line_blot(facts, ctx) else ()
     else:
         equivocal = newest_equivocal(facts)
-        data = () if equivocal is None else (_equivocal_datum(equivocal),)
+        data = () if equivocal is None else (antibody_datum(equivocal, ctx),)
         notes = ("equivocal-only",)
-    gaps = issue_gaps(facts, "anti-nxp2", "Anti-NXP2 antibody") + issue_gaps(facts, "myositis", "Myositis diagnosis")
+    antibody = ctx.title("anti-nxp2")
+    gaps = issue_gaps(facts, "anti-nxp2", antibody)
+    gaps += issue_gaps(facts, "myositis", f"{ctx.title('myositis')} diagnosis")
     gaps += [
-        f"Anti-NXP2 antibody result ({a.ref.reference}) not used: {a.problem or 'not usable'}."
+        f"{antibody} result ({a.ref.reference}) not used: {a.problem or 'not usable'}."
         for a in facts.antibodies if not a.usable
     ]
     return Finding(
         rule_id=RULE_ID,
         data=data,
         values={"result": "equivocal" if status is Positivity.EQUIVOCAL else "positive"},
-        notes=notes + antibody_notes(facts),
+        notes=notes + later_negative_notes(facts),
         gaps=tuple(gaps),
     )

@@ -28,11 +28,14 @@ class Param:
 
 @dataclass(frozen=True)
 class RuleContext:
-    """What a rule knows besides the patient: `now`, and its catalogue entry's params and switches."""
+    """What a rule knows besides the patient: `now`, its catalogue entry's params and switches, and the names
+    of the concepts (each value set's `title` in cards/valuesets/), so a card names a concept as the value set does.
+    """
 
     now: datetime
     params: Mapping[str, Param] = field(default_factory=lambda: MappingProxyType({}))
     switches: Mapping[str, bool] = field(default_factory=lambda: MappingProxyType({}))
+    titles: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     def threshold(self, name: str, unit: str) -> float:
         """Return a numeric param, checking that the catalogue gives it in the unit the rule compares in."""
@@ -48,6 +51,10 @@ class RuleContext:
 
     def switch(self, name: str) -> bool:
         return self.switches[name]
+
+    def title(self, concept: str) -> str:
+        """Return the concept's name as cards show it (its value set's title); the concept id if it has none."""
+        return self.titles.get(concept, concept)
 
 
 @dataclass(frozen=True)

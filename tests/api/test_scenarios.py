@@ -1,8 +1,8 @@
 """Every fixture Bundle, posted as a CDS Hooks patient-view call through the real service.
 
 Two checks per scenario, both at the fixed NOW with sequential ids:
-- the clinical expectations of tests/scenarios/cards_*.yaml (which cards fire, with which indicator, and which
-  stay silent), written by the card authors before the facts layer existed;
+- the clinical expectations of tests/golden/expectations.yaml (which cards fire, with which indicator; every
+  other card stays silent), written by hand;
 - the whole cards array against tests/golden/<scenario>.json, so any change in what a clinician reads shows
   up in review. After a deliberate change, regenerate with `UPDATE_GOLDEN=1 .venv/bin/pytest
   tests/api/test_scenarios.py` and read the diff.
@@ -16,7 +16,6 @@ from typing import Any
 
 import orjson
 import pytest
-import yaml
 from flask import Flask
 
 from cds_service.app import create_app
@@ -25,28 +24,14 @@ from cds_service.protocol import ServiceDefinition
 from cds_service.support.clock import FixedClock
 from cds_service.support.ids import SequentialIds
 from cds_service.tools.hook_request import build_request
-from tests.conftest import NOW, TESTS, settings_for
+from tests.conftest import settings_for
+from tests.support.builders import GOLDEN, NOW, load_expectations
 
 FIXTURES = PROJECT_ROOT / "fhir_fixtures"
-GOLDEN = TESTS / "golden"
 URL = "/cds-services/nxp2-myositis"
 
 
-def _expectations() -> dict[str, dict[str, Any]]:
-    """Merge the expectation files: per scenario, the cards that fire (with indicator) and those silent."""
-    merged: dict[str, dict[str, Any]] = {}
-    for path in sorted((TESTS / "scenarios").glob("cards_*.yaml")):
-        spec = yaml.safe_load(path.read_text())
-        assert spec["now"] in ("2026-11-24T09:00:00Z",), f"{path}: scenarios must use the suite's NOW"
-        for name, scenario in spec["scenarios"].items():
-            entry = merged.setdefault(name, {"fires": {}, "silent": set(), "description": []})
-            entry["fires"].update(scenario.get("fires") or {})
-            entry["silent"].update(scenario.get("silent") or [])
-            entry["description"].append(scenario["description"])
-    return merged
-
-
-EXPECTED = _expectations()
+EXPECTED: dict[str, dict[str, Any]] = load_expectations()["scenarios"]
 SCENARIOS = sorted(path.stem for path in FIXTURES.glob("*.json"))
 
 
@@ -83,8 +68,7 @@ def test_the_scenario_fires_the_expected_cards(service_app: Flask, scenario: str
     cards = _call(service_app, scenario)
     shown = {card["source"]["topic"]["code"]: card["indicator"] for card in cards}
     expected = EXPECTED[scenario]
-    assert {card: shown.get(card) for card in expected["fires"]} == expected["fires"], expected["description"]
-    assert not expected["silent"] & set(shown), expected["description"]
+    assert shown == expected["fires"], expected["description"]  # every card not in `fires` stays silent
     ranks = [{"critical": 0, "warning": 1, "info": 2}[card["indicator"]] for card in cards]
     assert ranks == sorted(ranks), "cards come most urgent first"
 

@@ -16,11 +16,10 @@ EXPECTED_CARD: dict[str, Any] = {
     "summary": "Test card: born in 1950, before the cut-off",
     "indicator": "info",
     "detail": (
-        "**Patient data behind this card**\n\n"
-        "- Birth date: 1950\\-03\\-04 (date unknown, Patient/p1)\n"
-        "\n**What to consider**\n\nNothing to do: this card exists to test the renderer. Year: 1950.\n"
-        "\n**Caveats**\n\n- A test caveat.\n"
-        "\n**Evidence**\n\n- Test citation, Table 1 (strength: D) <https://doi.org/10.0000/test>"
+        "**What we saw**\n\n"
+        "- Birth date: 1950-03-04 (undated, Patient/p1)\n"
+        "\n**What to consider:** Nothing to do: this card exists to test the renderer. Year: 1950.\n"
+        "\n**Evidence:** a test number ([Test 2026, Test J](https://doi.org/10.0000/test))."
     ),
     "source": {
         "label": "Test source",
@@ -45,7 +44,9 @@ EXPECTED_CARD: dict[str, Any] = {
     "selectionBehavior": "any",
     "overrideReasons": [{"system": "urn:nxp2-cds:override-reason", "code": "not-appropriate",
                          "display": "Not clinically appropriate"}],
-    "links": [{"label": "Test link", "url": "https://example.org/link", "type": "absolute"}],
+    "links": [{"label": "Evidence and caveats", "url": "http://127.0.0.1:8080/evidence/test-born-before",
+               "type": "absolute"},
+              {"label": "Test link", "url": "https://example.org/link", "type": "absolute"}],
 }
 
 

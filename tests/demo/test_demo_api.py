@@ -205,7 +205,8 @@ def test_summary_is_what_the_facts_layer_reads(tmp_path: Path) -> None:
     assert body["antibody"]["status"] == "positive"
     assert body["antibody"]["firstPositive"]["date"].startswith("2026-06-07")
     assert [(p["concept"], p["display"], p["current"]) for p in body["problems"]] == [
-        ("myositis", "Juvenile dermatomyositis", True)]
+        ("myositis", "Juvenile dermatomyositis", True),
+        ("juvenile-dermatomyositis", "Juvenile dermatomyositis", True)]  # JDM coded (issue 14, facts side)
     assert body["onset"]["date"].startswith("2026-05-28")
     assert body["labs"]["ferritin"]["latest"]["value"] == 900
     assert body["labs"]["ferritin"]["series"] == [{"date": body["labs"]["ferritin"]["latest"]["date"], "value": 900}]

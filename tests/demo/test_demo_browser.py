@@ -1,7 +1,7 @@
 """The demo EHR in a real browser: Debian's chromium driven by Playwright against the `make run` stack.
 
 Each test opens a fixture patient, checks the cards the page shows (ids, indicator colours, summaries,
-urgency order) against tests/scenarios/cards_*.yaml, and for patients with cards accepts a suggestion and
+urgency order) against tests/golden/expectations.yaml, and for patients with cards accepts a suggestion and
 dismisses a card, then reads both feedback items back from the SQLite store. Each test leaves a
 screenshot in test-output/screenshots/ and the time from opening the chart to cards shown in
 test-output/demo-timings.json.
@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from tests.demo.conftest import RunningDev
+from tests.support.builders import catalogue, load_expectations
 from tests.support.demo_fixtures import COURSE_ID, course_bundle
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,16 +46,11 @@ CARD_CASES = [GI_ALARM, MAS, CANCER_SCREENING]
 TIMES_MS: dict[str, float] = {}
 
 def expected_cards(stem: str) -> tuple[dict[str, str], set[str]]:
-    """Return (card id -> indicator that must show, card ids that must not) from both scenario files."""
-    fires: dict[str, str] = {}
-    silent: set[str] = set()
-    for name in ("cards_a.yaml", "cards_b.yaml"):
-        scenarios = yaml.safe_load((ROOT / "tests" / "scenarios" / name).read_text(encoding="utf-8"))["scenarios"]
-        if stem in scenarios:
-            fires |= scenarios[stem]["fires"] or {}
-            silent |= set(scenarios[stem]["silent"] or ())
-    assert fires or silent, f"{stem} is in neither scenario file"
-    return fires, silent
+    """Return (card id -> indicator that must show, card ids that must not) from tests/golden/expectations.yaml."""
+    fires: dict[str, str] = load_expectations()["scenarios"][stem]["fires"]
+    service = catalogue().service("nxp2-myositis")
+    assert service is not None
+    return fires, set(service.rules) - set(fires)
 
 
 def summary_patterns(card_id: str) -> list[re.Pattern[str]]:
@@ -252,3 +248,40 @@ def test_card_markdown_is_rendered_safely(page: Any) -> None:
     assert result["items"] == ["item one continued here", "item two"]
     assert "<script>alert(1)</script>" in result["first"] and "<img src=x onerror=alert(1)>" in result["first"]
     assert "*not bold* <b> & x" in result["first"]
+
+
+@pytest.mark.parametrize(("stem", "card_id", "indicator"), [
+    (GI_ALARM, "nxp2-jdm-gi-alarm", "critical"), (CANCER_SCREENING, "nxp2-adult-cancer-screening", "warning")])
+def test_a_card_reads_as_in_an_ehr_rendered_and_as_plain_text(
+    page: Any, demo_stack: RunningDev, stem: str, card_id: str, indicator: str
+) -> None:
+    """Summary, indicator, source, the whole detail rendered, links and orders; the switch shows it raw."""
+    open_chart(page, stem)
+    sent = next(c for c in last_exchange(page)["response"]["cards"] if c["source"]["topic"]["code"] == card_id)
+    card = page.locator(f"article[data-card-id='{card_id}']")
+    assert card.get_attribute("data-indicator") == indicator
+    assert card.locator("h3.summary").text_content() == sent["summary"]
+    assert card.locator("p.source a").get_attribute("href") == sent["source"]["url"]
+    rendered = card.locator(".detail .markdown")
+    assert rendered.is_visible() and not card.locator("pre.detail-raw").is_visible()
+    assert [s.text_content() for s in rendered.locator("strong").all()][:2] == ["What we saw", "What to consider:"]
+    assert rendered.locator("li").count() >= 2  # the patient data, one item per value
+    evidence = rendered.locator("p", has_text="Evidence:").locator("a")
+    assert evidence.count() == 1 and evidence.get_attribute("href").startswith("https://")
+    text = rendered.text_content()
+    assert "\\" not in text and "&" not in text  # nothing escaped shows through
+    links = {a.text_content(): a.get_attribute("href") for a in card.locator("ul.links a").all()}
+    assert links["Evidence and caveats"] == f"{demo_stack.base_url}/evidence/{card_id}"
+    assert [b.text_content() for b in card.locator("button.suggestion").all()] == [
+        s["label"] for s in sent.get("suggestions") or []]
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    card.screenshot(path=str(SCREENSHOTS / f"card-{indicator}.png"))
+
+    page.check("#plain-text")
+    raw = card.locator("pre.detail-raw")
+    assert raw.is_visible() and not rendered.is_visible()
+    assert raw.text_content() == sent["detail"]
+    assert "**What we saw**" in raw.text_content() and "&lt;" not in raw.text_content()
+    card.screenshot(path=str(SCREENSHOTS / f"card-{indicator}-plain-text.png"))
+    page.uncheck("#plain-text")
+    assert rendered.is_visible()

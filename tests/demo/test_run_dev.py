@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.demo.conftest import RunningDev, get_json, start_dev
+from tests.support.builders import load_expectations
 from tests.support.demo_fixtures import (
     FIXTURE_NOW,
     clock_shift,
@@ -21,13 +21,9 @@ from tests.support.demo_fixtures import (
 )
 from tests.support.fhir_server import free_port
 
-SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
-
 
 def test_fixture_now_is_the_scenarios_now() -> None:
-    for name in ("cards_a.yaml", "cards_b.yaml"):
-        expected = yaml.safe_load((SCENARIOS / name).read_text(encoding="utf-8"))
-        assert expected["now"] == FIXTURE_NOW.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert load_expectations()["now"] == FIXTURE_NOW.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @pytest.mark.parametrize(("stem", "label"), [

@@ -160,7 +160,7 @@ def card_for(wired: Any, text: str, *, escalation: str | None = None) -> Card:
     entry = wired.catalogue.rules["test-born-before"]
     service = wired.catalogue.service("test-service")
     return render(finding, entry, service, patient_id="p1", new_id=SequentialIds().new_id,
-                  build_order=wired.orders.build).card
+                  build_order=wired.orders.build, evidence_base=wired.evidence_base).card
 
 
 @pytest.mark.parametrize("escalation", [None, "very-old"])

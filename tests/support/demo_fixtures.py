@@ -1,7 +1,7 @@
 """Turn the fixture Bundles of fhir_fixtures/ into transaction Bundles for the demo FHIR server.
 
-Used by `scripts/run_dev.py` (`make run`) and the browser tests. Standard library only, like
-fhir_server.py beside it. Three changes are made on the way in; the committed fixtures stay as they are:
+Used by `scripts/run_dev.py` (`make run`) and the browser tests. Three changes are made on the way in; the
+committed fixtures stay as they are:
 
 - Dates move with the clock. The fixtures describe each patient as seen at `FIXTURE_NOW`; the demo runs on
   the real clock, so every dateTime moves by (now - FIXTURE_NOW) and every date by the same number of
@@ -29,10 +29,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from tests.support.builders import NOW
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = PROJECT_ROOT / "fhir_fixtures"
-# The instant every fixture is written for (tests/conftest.py NOW, `now` of tests/scenarios/cards_*.yaml).
-FIXTURE_NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+FIXTURE_NOW = NOW  # the instant every fixture is written for (`now` of tests/golden/expectations.yaml)
 
 _DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

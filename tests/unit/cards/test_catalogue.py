@@ -73,6 +73,19 @@ INVALID: dict[str, tuple[str, Callable[[dict[str, Any]], None], str]] = {
         RULE_FILE, lambda d: d["params"].__setitem__("unused", {"value": 1, "unit": "d"}), "params.unused"),
     "escalation the rule needs missing": (RULE_FILE, lambda d: d.pop("escalations"), "escalations.very-old"),
     "suggestion without codes": (RULE_FILE, lambda d: d["suggestions"][0].__setitem__("codes", []), "codes"),
+    "bare source key in card text": (
+        RULE_FILE, lambda d: d["card"].__setitem__("detail", "As S3 showed."), "names 'S3'"),
+    "internal file name in a caveat": (
+        RULE_FILE, lambda d: d.__setitem__("caveats", ["See clinical-evidence.md section 4."]), "clinical-evidence.md"),
+    "evidence line citing no evidence row": (
+        RULE_FILE, lambda d: d["card"]["evidence"].__setitem__("source", "Nobody 1999, Nowhere"), "Nobody 1999"),
+    "evidence line citing a row without a link": (
+        RULE_FILE, lambda d: d["evidence"][0].pop("url"), "no url"),
+    "escalation offering an unknown order": (
+        RULE_FILE, lambda d: d["escalations"]["very-old"].__setitem__("suggestions", ["nope"]), "['nope']"),
+    "evidence page without what the card does not do": (
+        RULE_FILE, lambda d: d["page"].pop("does_not"), "page.does_not"),
+    "missing review date": (RULE_FILE, lambda d: d.pop("reviewed"), "field reviewed"),
     "service with an unknown rule": (
         SERVICE_FILE, lambda d: d["rules"].append("no-such-rule"), "field rules"),
     "service hook not served": (SERVICE_FILE, lambda d: d.__setitem__("hook", "order-select"), "field hook"),

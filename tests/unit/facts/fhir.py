@@ -6,7 +6,7 @@ here instead of testing a shape no server would send. Deliberately malformed inp
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +15,12 @@ from fhir.resources.R4B import get_fhir_model_class
 from cds_service.facts.build import build_facts
 from cds_service.facts.model import PatientFacts
 from cds_service.facts.valuesets import CPT, ICD10CM, LOINC, SNOMED, ValueSets, load_valuesets
+from tests.support.builders import NOW
 
 VALUESETS_DIR = Path(__file__).resolve().parents[3] / "cards" / "valuesets"
 VALUESETS = load_valuesets(VALUESETS_DIR)
 UCUM = "http://unitsofmeasure.org"
 INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
-NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 WHEN = "2026-11-20T08:00:00Z"
 SUBJECT = {"reference": "Patient/p1"}
 

@@ -7,41 +7,43 @@ from datetime import timedelta
 import pytest
 
 from cds_service.facts.model import PatientFacts, Positivity
-from cds_service.rules.adult_cancer_screening import CARD_ID, adult_cancer_screening
+from cds_service.rules.adult_cancer_screening import RULE_ID, adult_cancer_screening
 from cds_service.rules.registry import Finding
-from tests.unit.rules.factories import (
+from tests.support.builders import (
     NOW,
+    PatientSketch,
     add,
+    ago,
     antibody,
-    context,
-    days_ago,
+    completed_test,
+    declined_test,
     months_ago,
-    not_done,
-    nxp2_myositis,
+    myositis_patient,
     param,
-    performed,
     problem,
+    rule_context,
     window,
 )
 
 DAY = timedelta(days=1)
-SCREEN_WINDOW = window(CARD_ID, "screening_window_after_onset")
-LOOKBACK = window(CARD_ID, "scan_lookback")
-OLDER = param(CARD_ID, "older_onset_age").value
+SCREEN_WINDOW = window(RULE_ID, "screening_window_after_onset")
+LOOKBACK = window(RULE_ID, "scan_lookback")
+OLDER = param(RULE_ID, "older_onset_age").value
 
 
-def adult(onset_age: float = 35.0, months_since_onset: float = 8) -> PatientFacts:
-    return nxp2_myositis(onset_age=onset_age, onset_at=months_ago(months_since_onset))
+def adult(onset_age: float = 35.0, months_since_onset: float = 8) -> PatientSketch:
+    return myositis_patient(onset_age=onset_age, onset_at=months_ago(months_since_onset))
 
 
-def run(facts: PatientFacts, **switches: bool) -> Finding | None:
-    return adult_cancer_screening(facts, context(CARD_ID, switches=switches))
+def run(patient: PatientSketch | PatientFacts, **switches: bool) -> Finding | None:
+    facts = patient.facts() if isinstance(patient, PatientSketch) else patient
+    return adult_cancer_screening(facts, rule_context(RULE_ID, switches=switches))
 
 
 def test_fires_for_adult_onset_without_a_screening_scan() -> None:
     finding = run(adult(onset_age=35, months_since_onset=8))
     assert finding is not None
-    assert finding.rule_id == CARD_ID
+    assert finding.rule_id == RULE_ID
     assert finding.escalation is None
     assert finding.notes == ()
     labels = [d.label for d in finding.data]
@@ -55,18 +57,18 @@ def test_fires_for_adult_onset_without_a_screening_scan() -> None:
 
 @pytest.mark.parametrize("positivity", [Positivity.NEGATIVE, Positivity.EQUIVOCAL])
 def test_silent_unless_the_antibody_was_positive(positivity: Positivity) -> None:
-    assert run(nxp2_myositis(onset_age=50, onset_at=months_ago(8), positivity=positivity)) is None
+    assert run(myositis_patient(onset_age=50, onset_at=months_ago(8), result=positivity.value)) is None
 
 
 def test_silent_when_the_only_positive_result_is_unreadable() -> None:
-    facts = nxp2_myositis(onset_age=50, onset_at=months_ago(8), positivity=Positivity.NEGATIVE)
-    facts = add(facts, antibody(Positivity.POSITIVE, usable=False, problem="unreadable value"))
-    assert facts.antibody_status() is Positivity.NEGATIVE
+    facts = myositis_patient(onset_age=50, onset_at=months_ago(8), result="negative")
+    facts = add(facts, antibody("positive", usable=False))
+    assert facts.facts().antibody_status() is Positivity.NEGATIVE
     assert run(facts) is None
 
 
 def test_a_later_negative_result_is_shown_and_noted() -> None:
-    facts = add(adult(), antibody(Positivity.NEGATIVE, days_ago(30)))
+    facts = add(adult(), antibody("negative", at=ago(days=30), method="line blot"))
     finding = run(facts)
     assert finding is not None
     assert "later-negative-antibody" in finding.notes
@@ -76,11 +78,11 @@ def test_a_later_negative_result_is_shown_and_noted() -> None:
 
 
 def test_silent_without_a_myositis_diagnosis() -> None:
-    assert run(nxp2_myositis(onset_age=50, onset_at=months_ago(8), with_diagnosis=False)) is None
+    assert run(myositis_patient(onset_age=50, onset_at=months_ago(8), with_diagnosis=False)) is None
 
 
 def test_silent_without_a_birth_date() -> None:
-    facts = PatientFacts(**{**adult().__dict__, "birth_date": None})
+    facts = adult().facts(birth_known=False)
     assert run(facts) is None
 
 
@@ -91,13 +93,13 @@ def test_juvenile_onset_is_excluded(onset_age: float, fires: bool) -> None:
 
 @pytest.mark.parametrize(("onset_before_now", "fires"), [(SCREEN_WINDOW, True), (SCREEN_WINDOW + DAY, False)])
 def test_screening_window_after_onset_boundary(onset_before_now: timedelta, fires: bool) -> None:
-    facts = nxp2_myositis(onset_age=50, onset_at=NOW - onset_before_now)
+    facts = myositis_patient(onset_age=50, onset_at=NOW - onset_before_now)
     assert (run(facts) is not None) is fires
 
 
 @pytest.mark.parametrize(("scan_before_now", "fires"), [(LOOKBACK, False), (LOOKBACK + DAY, True)])
 def test_pet_ct_look_back_boundary(scan_before_now: timedelta, fires: bool) -> None:
-    facts = add(adult(months_since_onset=20), performed("pet-ct", NOW - scan_before_now))
+    facts = add(adult(months_since_onset=20), completed_test("pet-ct", at=NOW - scan_before_now))
     finding = run(facts)
     assert (finding is not None) is fires
     if finding is not None:  # the older scan is shown, not counted
@@ -107,20 +109,21 @@ def test_pet_ct_look_back_boundary(scan_before_now: timedelta, fires: bool) -> N
 
 
 def test_ct_of_chest_and_abdomen_pelvis_counts_as_a_screen() -> None:
-    facts = add(adult(), performed("ct-chest", months_ago(2)), performed("ct-abdomen-pelvis", months_ago(2)))
+    facts = add(adult(), completed_test("ct-chest", at=months_ago(2)),
+                completed_test("ct-abdomen-pelvis", at=months_ago(2)))
     assert run(facts) is None
 
 
 @pytest.mark.parametrize("concept", ["ct-chest", "ct-abdomen-pelvis", "ct-neck"])
 def test_a_partial_ct_fires_with_a_note(concept: str) -> None:
-    finding = run(add(adult(), performed(concept, months_ago(2))))
+    finding = run(add(adult(), completed_test(concept, at=months_ago(2))))
     assert finding is not None
     assert finding.notes == ("partial-imaging",)
     assert finding.data[-1].value == "done, 2 months ago"
 
 
 def test_an_undated_scan_is_not_counted_and_is_said() -> None:
-    facts = add(adult(), performed("pet-ct", None))
+    facts = add(adult(), completed_test("pet-ct", days=None))
     finding = run(facts)
     assert finding is not None
     assert len(finding.gaps) == 1
@@ -128,8 +131,8 @@ def test_an_undated_scan_is_not_counted_and_is_said() -> None:
 
 
 def test_active_malignancy_suppresses_and_a_resolved_one_is_noted() -> None:
-    assert run(add(adult(), problem("malignancy", months_ago(3)))) is None
-    finding = run(add(adult(), problem("malignancy", months_ago(60), current=False)))
+    assert run(add(adult(), problem("malignancy", at=months_ago(3)))) is None
+    finding = run(add(adult(), problem("malignancy", at=months_ago(60), status="resolved")))
     assert finding is not None
     assert finding.notes == ("past-malignancy",)
     assert finding.data[-1].label == "Malignancy"
@@ -137,12 +140,12 @@ def test_active_malignancy_suppresses_and_a_resolved_one_is_noted() -> None:
 
 @pytest.mark.parametrize(("declined_before_now", "fires"), [(LOOKBACK, False), (LOOKBACK + DAY, True)])
 def test_a_declined_screen_suppresses_within_the_look_back(declined_before_now: timedelta, fires: bool) -> None:
-    facts = add(adult(months_since_onset=20), not_done("ct-chest", NOW - declined_before_now))
+    facts = add(adult(months_since_onset=20), declined_test("ct-chest", at=NOW - declined_before_now))
     assert (run(facts) is not None) is fires
 
 
 def test_an_undated_refusal_does_not_suppress_and_is_said() -> None:
-    refusal = not_done("pet-ct", None)
+    refusal = declined_test("pet-ct", days=None)
     facts = add(adult(), refusal)
     finding = run(facts)
     assert finding is not None
@@ -157,7 +160,8 @@ def test_older_onset_is_noted(onset_age: float, noted: bool) -> None:
 
 
 def test_dysphagia_and_skin_ulcer_are_noted_and_shown() -> None:
-    facts = add(adult(), problem("dysphagia", months_ago(7)), problem("skin-ulcer", months_ago(6), current=False))
+    facts = add(adult(), problem("dysphagia", at=months_ago(7)),
+                problem("skin-ulcer", at=months_ago(6), status="resolved"))
     finding = run(facts)
     assert finding is not None
     assert finding.notes == ("dysphagia", "skin-ulcer")
@@ -171,12 +175,12 @@ def test_the_site_high_risk_switch_adds_its_note() -> None:
 
 
 def test_an_approximate_onset_and_missing_procedures_are_said() -> None:
-    facts = nxp2_myositis(onset_age=50, onset_at=months_ago(8), approximate=True)
-    facts = PatientFacts(**{**facts.__dict__, "unavailable": ("procedures",)})
+    facts = myositis_patient(onset_age=50, onset_at=months_ago(8), approximate=True)
+    facts = facts.facts(unavailable=("procedures",))
     finding = run(facts)
     assert finding is not None
     assert finding.gaps == (
-        "The patient's procedures could not be obtained, so something done may be missing here.",
+        "The procedures could not be obtained from the EHR: this card may be incomplete.",
         "The myositis onset date is approximate (taken from the recordedDate), "
         "so the age at onset and the time since onset are approximate too.",
     )

@@ -7,33 +7,36 @@ from datetime import timedelta
 import pytest
 
 from cds_service.facts.model import PatientFacts, Positivity
-from cds_service.rules.ild_monitoring import CARD_ID, ild_monitoring
+from cds_service.rules.ild_monitoring import RULE_ID, ild_monitoring
 from cds_service.rules.registry import Finding
-from tests.unit.rules.factories import (
+from tests.support.builders import (
     MONTH,
     NOW,
+    PatientSketch,
     add,
-    context,
+    completed_test,
     months_ago,
-    nxp2_myositis,
-    performed,
+    myositis_patient,
     problem,
+    rule_context,
     window,
 )
 
 DAY = timedelta(days=1)
-EARLY = window(CARD_ID, "early_phase")
-FIRST_YEAR = window(CARD_ID, "pft_interval_first_year")
-LATER = window(CARD_ID, "pft_interval_after_first_year")
+EARLY = window(RULE_ID, "early_phase")
+FIRST_YEAR = window(RULE_ID, "pft_interval_first_year")
+LATER = window(RULE_ID, "pft_interval_after_first_year")
 
 
-def with_ild(ild_before_now: timedelta, *, onset_age: float = 50.0, current: bool = True) -> PatientFacts:
-    facts = nxp2_myositis(onset_age=onset_age, onset_at=months_ago(30))
-    return add(facts, problem("ild", NOW - ild_before_now, current=current, display="Interstitial lung disease"))
+def with_ild(ild_before_now: timedelta, *, onset_age: float = 50.0, current: bool = True) -> PatientSketch:
+    patient = myositis_patient(onset_age=onset_age, onset_at=months_ago(30))
+    status = "active" if current else "resolved"
+    return add(patient, problem("ild", at=NOW - ild_before_now, status=status, display="Interstitial lung disease"))
 
 
-def run(facts: PatientFacts, **switches: bool) -> Finding | None:
-    return ild_monitoring(facts, context(CARD_ID, switches=switches))
+def run(patient: PatientSketch | PatientFacts, **switches: bool) -> Finding | None:
+    facts = patient.facts() if isinstance(patient, PatientSketch) else patient
+    return ild_monitoring(facts, rule_context(RULE_ID, switches=switches))
 
 
 def test_fires_for_new_ild_without_pfts() -> None:
@@ -48,13 +51,13 @@ def test_fires_for_new_ild_without_pfts() -> None:
 
 @pytest.mark.parametrize(("pft_before_now", "fires"), [(FIRST_YEAR, False), (FIRST_YEAR + DAY, True)])
 def test_first_year_interval_boundary(pft_before_now: timedelta, fires: bool) -> None:
-    facts = add(with_ild(EARLY - 30 * DAY), performed("pft", NOW - pft_before_now))
+    facts = add(with_ild(EARLY - 30 * DAY), completed_test("pft", at=NOW - pft_before_now))
     assert (run(facts) is not None) is fires
 
 
 @pytest.mark.parametrize(("pft_before_now", "fires"), [(LATER, False), (LATER + DAY, True)])
 def test_later_interval_boundary(pft_before_now: timedelta, fires: bool) -> None:
-    facts = add(with_ild(EARLY * 2), performed("pft", NOW - pft_before_now))
+    facts = add(with_ild(EARLY * 2), completed_test("pft", at=NOW - pft_before_now))
     finding = run(facts)
     assert (finding is not None) is fires
     if finding is not None:
@@ -65,14 +68,14 @@ def test_later_interval_boundary(pft_before_now: timedelta, fires: bool) -> None
 @pytest.mark.parametrize(("ild_before_now", "fires"), [(EARLY, True), (EARLY + DAY, False)])
 def test_early_phase_boundary_with_a_pft_between_the_two_intervals(ild_before_now: timedelta, fires: bool) -> None:
     # A PFT 9 months ago is overdue in the first year and on time afterwards.
-    facts = add(with_ild(ild_before_now), performed("pft", months_ago(9)))
+    facts = add(with_ild(ild_before_now), completed_test("pft", at=months_ago(9)))
     assert (run(facts) is not None) is fires
 
 
 def test_an_undated_ild_uses_the_later_interval() -> None:
-    facts = add(nxp2_myositis(onset_age=50, onset_at=months_ago(30)), problem("ild", None))
-    assert run(add(facts, performed("pft", months_ago(9)))) is None
-    finding = run(add(facts, performed("pft", months_ago(13))))
+    facts = add(myositis_patient(onset_age=50, onset_at=months_ago(30)), problem("ild", days=None))
+    assert run(add(facts, completed_test("pft", at=months_ago(9)))) is None
+    finding = run(add(facts, completed_test("pft", at=months_ago(13))))
     assert finding is not None
     assert finding.values["ild_for"] == "an unknown time"
     assert finding.values["interval"] == "12 months"
@@ -82,7 +85,7 @@ def test_an_undated_ild_uses_the_later_interval() -> None:
 
 
 def test_an_undated_pft_is_not_counted_and_is_said() -> None:
-    finding = run(add(with_ild(4 * MONTH), performed("pft", None)))
+    finding = run(add(with_ild(4 * MONTH), completed_test("pft", days=None)))
     assert finding is not None
     assert finding.values["last_pft"] == "none on record"
     assert len(finding.gaps) == 1
@@ -94,7 +97,8 @@ def test_resolved_ild_is_silent() -> None:
 
 
 def test_recorded_date_stands_in_for_a_missing_onset() -> None:
-    facts = add(nxp2_myositis(onset_age=50, onset_at=months_ago(30)), problem("ild", None, recorded=months_ago(3)))
+    undated_ild = problem("ild", days=None, recorded_at=months_ago(3))
+    facts = add(myositis_patient(onset_age=50, onset_at=months_ago(30)), undated_ild)
     finding = run(facts)
     assert finding is not None
     assert finding.values["interval"] == "6 months"
@@ -108,12 +112,12 @@ def test_juvenile_onset_only_by_switch(switch: bool, fires: bool) -> None:
 
 @pytest.mark.parametrize("positivity", [Positivity.NEGATIVE, Positivity.EQUIVOCAL])
 def test_silent_unless_positive(positivity: Positivity) -> None:
-    facts = nxp2_myositis(onset_age=50, onset_at=months_ago(30), positivity=positivity)
-    assert run(add(facts, problem("ild", months_ago(4)))) is None
+    facts = myositis_patient(onset_age=50, onset_at=months_ago(30), result=positivity.value)
+    assert run(add(facts, problem("ild", at=months_ago(4)))) is None
 
 
 def test_a_ct_is_shown_but_does_not_replace_pfts() -> None:
-    facts = add(with_ild(4 * MONTH), performed("ct-chest", months_ago(1)))
+    facts = add(with_ild(4 * MONTH), completed_test("ct-chest", at=months_ago(1)))
     finding = run(facts)
     assert finding is not None
     assert finding.data[-1].label == "Last CT chest (incl. HRCT)"
@@ -121,4 +125,4 @@ def test_a_ct_is_shown_but_does_not_replace_pfts() -> None:
 
 def test_silent_without_a_birth_date() -> None:
     facts = with_ild(4 * MONTH)
-    assert run(PatientFacts(**{**facts.__dict__, "birth_date": None})) is None
+    assert run(facts.facts(birth_known=False)) is None

@@ -348,9 +348,10 @@
       source.url ? el("a", { href: source.url, target: "_blank", rel: "noopener noreferrer", text: source.label })
         : el("span", { text: source.label })));
     if (card.detail) {
-      const details = el("details", { class: "detail" }, el("summary", { text: "Details and evidence" }));
-      details.appendChild(window.CardMarkdown.render(card.detail));
-      node.appendChild(details);
+      // Shown whole, as many EHRs do (no "more" fold); the "Plain text" switch shows the raw markdown
+      // instead, as EHRs that do not render markdown show it.
+      node.appendChild(el("div", { class: "detail" }, window.CardMarkdown.render(card.detail),
+        el("pre", { class: "detail-raw", text: card.detail })));
     }
     if (card.links && card.links.length) {
       const links = el("ul", { class: "links" });
@@ -476,6 +477,7 @@
     if (!state.service) { notice("The service offers no patient-view service."); return; }
     await loadPatients();
     $("patient-filter").addEventListener("input", filterPatients);
+    $("plain-text").addEventListener("change", (event) => { $("cards").classList.toggle("plain-text", event.target.checked); });
     window.addEventListener("hashchange", route);
     document.body.dataset.ready = "true";
     route();

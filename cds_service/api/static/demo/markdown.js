@@ -2,16 +2,18 @@
 // (there is no network here, and a demo page should not vendor a markdown library).
 //
 // It covers what our cards use: paragraphs, `- ` lists (with lazy continuation lines), **bold**,
-// <https://...> autolinks, backslash escapes and HTML entity references. It is safe by construction: it
-// builds DOM nodes and puts every piece of text in with createTextNode, never innerHTML, so HTML in a
-// card is shown as text (the same effect as escaping HTML first). Links are made only from the <http(s)://>
-// form; anything else, [text](url) included, stays text.
+// <https://...> autolinks, [text](https://...) links, backslash escapes and HTML entity references. It is
+// safe by construction: it builds DOM nodes and puts every piece of text in with createTextNode, never
+// innerHTML, so HTML in a card is shown as text (the same effect as escaping HTML first). Links are made
+// only to http(s) URLs; [text](javascript:...) and every other scheme stay text.
 "use strict";
 
 (function (global) {
   const ENTITIES = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", nbsp: "\u00a0" };
   const PUNCTUATION = /[!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]/;
   const AUTOLINK = /^<(https?:\/\/[^\s<>]+)>/;
+  // [text](url) with an http(s) URL and no nested brackets in the text (what a card's evidence line uses).
+  const INLINE_LINK = /^\[((?:[^\[\]\\]|\\.)+)\]\((https?:\/\/[^\s()<>]+)\)/;
   const ENTITY = /^&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});/;
 
   // Return the index of the next `**` at or after `from` that is not escaped, or -1.
@@ -29,6 +31,15 @@
     if (name[0] === "#") code = name[1] === "x" || name[1] === "X" ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10);
     if (code !== null) return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : "\ufffd";
     return Object.prototype.hasOwnProperty.call(ENTITIES, name) ? ENTITIES[name] : null;
+  }
+
+  function link(href, parent) {
+    const a = document.createElement("a");
+    a.href = href;
+    a.target = "_blank";
+    a.rel = "noopener noreferrer";
+    parent.appendChild(a);
+    return a;
   }
 
   // Append the inline content of `text` to `parent`.
@@ -50,12 +61,16 @@
         const m = AUTOLINK.exec(rest);
         if (m) {
           flush();
-          const a = document.createElement("a");
-          a.href = m[1];
-          a.target = "_blank";
-          a.rel = "noopener noreferrer";
-          a.textContent = m[1];
-          parent.appendChild(a);
+          link(m[1], parent).textContent = m[1];
+          i += m[0].length - 1;
+          continue;
+        }
+      }
+      if (ch === "[") {
+        const m = INLINE_LINK.exec(rest);
+        if (m) {
+          flush();
+          inline(m[1], link(m[2], parent));
           i += m[0].length - 1;
           continue;
         }
