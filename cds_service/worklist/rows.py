@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from cds_service.facts.dates import decimal_age
 from cds_service.facts.model import PatientFacts
 from cds_service.hooks.errors import PrefetchUnavailable
-from cds_service.hooks.evaluate import Services, evaluate, find_service, rule_context
+from cds_service.hooks.evaluate import Services, concept_titles, evaluate, find_service, rule_context
 from cds_service.protocol import HookRequest, ServiceDefinition
 from cds_service.rules.registry import Datum
 from cds_service.tools.hook_request import READ, SEARCH, BundleError, build_request
@@ -165,5 +165,6 @@ class PatientRows:
         come first). Rules are pure functions of facts and context, so running one again gives the same
         finding the card was rendered from."""
         entry = self.services.catalogue.rules[rule_id]
-        finding = self.services.registry[rule_id].function(facts, rule_context(entry, self.services.clock.now()))
+        context = rule_context(entry, self.services.clock.now(), concept_titles(self.services.valuesets))
+        finding = self.services.registry[rule_id].function(facts, context)
         return finding.data[-1] if finding is not None and finding.data else None
