@@ -106,6 +106,7 @@ docs: $(BIN)/activate
 # Median in-process evaluation time against the JSON parse, for 50, 500 and 5,000 Observations.
 bench: $(BIN)/activate
 	$(BIN)/python bench/evaluation.py
+	$(BIN)/python bench/worklist.py
 
 # The time from `make run` on a fresh clone (no package cache, no uv) to discovery answering: a figure.
 first-start:

@@ -169,6 +169,10 @@ def main(argv: list[str] | None = None) -> int:
     from cds_service.tools import keys
 
     keys.register(commands)  # `keys` and `jwt`: register an EHR (docs/security.md)
+
+    from cds_service.tools import worklist_command
+
+    worklist_command.add_parser(commands)
     args = parser.parse_args(argv)
     result: int = args.run(args)
     return result

@@ -31,13 +31,26 @@ class FaultHandler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # headers and body go in two writes: no 40 ms delayed-ACK stall
 
     def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def do_DELETE(self) -> None:
+        self._dispatch()
+
+    def _dispatch(self) -> None:
         owner = self.server.owner
-        owner.requests.append(Recorded("GET", self.path, {k.lower(): v for k, v in self.headers.items()}))
+        owner.requests.append(Recorded(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}))
         route = owner.routes.get(urlsplit(self.path).path)
         if route is None:
             self.send_json({"resourceType": "OperationOutcome", "issue": []}, status=404)
             return
         route(self)
+
+    def read_body(self) -> bytes:
+        """The request body (routes that take a POST read it themselves)."""
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
     def log_message(self, format: str, *args: Any) -> None:
         """Stay quiet: the tests assert on recorded requests instead."""
