@@ -18,7 +18,7 @@ import pytest
 from cds_service.cards.catalogue import load_catalogue
 from cds_service.rules import REGISTRY
 from tests.demo.conftest import RunningDev
-from tests.demo.test_demo_browser import SCREENSHOTS, browser  # noqa: F401  (the session's chromium)
+from tests.demo.test_demo_browser import SCREENSHOTS
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = load_catalogue(ROOT / "cards", REGISTRY)
@@ -41,7 +41,7 @@ def fixture_patient_strings() -> set[str]:
 
 
 @pytest.fixture
-def no_script_page(browser: Any) -> Iterator[Any]:  # noqa: F811  (the imported fixture, by name)
+def no_script_page(browser: Any) -> Iterator[Any]:
     """A tab of the session's chromium (one Playwright per process); the pages carry no script to run."""
     tab = browser.new_page()
     try:
