@@ -25,12 +25,6 @@ from tests.support.builders import catalogue, load_expectations
 from tests.support.demo_fixtures import COURSE_ID, course_bundle
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-# Debian's chromium, headless, with nothing that reaches for the network (there is none here).
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
 TIMINGS = ROOT / "test-output" / "demo-timings.json"
 SERVICE = "nxp2-myositis"
@@ -62,23 +56,10 @@ def summary_patterns(card_id: str) -> list[re.Pattern[str]]:
             for t in templates]
 
 
-@pytest.fixture(scope="session")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """One chromium for the session, on a new empty profile; `make chromium` installs it."""
-    if not CHROMIUM.exists():
-        pytest.fail("the browser tests need Debian's chromium at /usr/bin/chromium: run `make chromium` "
-                    "(as root it installs it; `make test` does this first)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=str(CHROMIUM), headless=True,
-            args=CHROMIUM_ARGS, viewport={"width": 1400, "height": 1000},
-        )
-        try:
-            yield context
-        finally:
-            context.close()
+@pytest.fixture(scope="module", autouse=True)
+def timings() -> Iterator[None]:
+    """Write the open-to-cards times of this module's charts to test-output/demo-timings.json."""
+    yield
     if TIMES_MS:
         TIMINGS.parent.mkdir(parents=True, exist_ok=True)
         TIMINGS.write_text(json.dumps({"ms_from_open_to_cards": TIMES_MS,

@@ -1,4 +1,4 @@
-"""The evidence pages in a real browser: Debian's chromium, with JavaScript off, against the `make run` stack.
+"""The evidence pages in a real browser: Debian's chromium against the `make run` stack.
 
 Every card id of the catalogue has a page with the headings, the evidence table (one row per catalogue
 row, each with its table or section and grading), working links, the review date and no patient data; an
@@ -18,7 +18,7 @@ import pytest
 from cds_service.cards.catalogue import load_catalogue
 from cds_service.rules import REGISTRY
 from tests.demo.conftest import RunningDev
-from tests.demo.test_demo_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
+from tests.demo.test_demo_browser import SCREENSHOTS
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = load_catalogue(ROOT / "cards", REGISTRY)
@@ -40,20 +40,14 @@ def fixture_patient_strings() -> set[str]:
     return found - set(CATALOGUE.rules)  # one fixture patient is named after the card it tests
 
 
-@pytest.fixture(scope="module")
-def no_script_page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """A chromium tab with JavaScript switched off: the pages must read without it."""
-    if not CHROMIUM.exists():
-        pytest.fail("the browser tests need Debian's chromium at /usr/bin/chromium: run `make chromium`")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(java_script_enabled=False, viewport={"width": 1200, "height": 900})
-            yield context.new_page()
-        finally:
-            browser.close()
+@pytest.fixture
+def no_script_page(browser: Any) -> Iterator[Any]:
+    """A tab of the session's chromium (one Playwright per process); the pages carry no script to run."""
+    tab = browser.new_page()
+    try:
+        yield tab
+    finally:
+        tab.close()
 
 
 def test_every_card_id_has_a_complete_page(no_script_page: Any, demo_stack: RunningDev) -> None:
@@ -64,6 +58,9 @@ def test_every_card_id_has_a_complete_page(no_script_page: Any, demo_stack: Runn
         response = page.goto(f"{demo_stack.base_url}/evidence/{card_id}")
         assert response.status == 200, card_id
         assert response.headers["cache-control"].startswith("public, max-age=")
+        # Readable without JavaScript: the policy lets no script run at all, and there is none.
+        policy = response.headers["content-security-policy"]
+        assert policy.startswith("default-src 'none';") and "script-src" not in policy
         assert page.locator("h1").text_content() == entry.title
         assert [h.text_content() for h in page.locator("h2").all()][:2] == HEADINGS[:2]
         assert set(HEADINGS) <= {h.text_content() for h in page.locator("h2").all()}, card_id
