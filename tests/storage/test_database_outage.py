@@ -8,6 +8,7 @@ freezing it disturbs no other test. A frozen server is always resumed (SIGCONT) 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -48,7 +49,9 @@ def server() -> Iterator[PostgresServer]:
         yield own
     finally:
         for pid in _quiet_processes(own):
-            os.kill(pid, signal.SIGCONT)
+            # Never leave a server frozen; a backend may have exited since it was listed.
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
         own.stop()
 
 

@@ -13,7 +13,6 @@ import pytest
 from cds_service.cli import main
 from tests.worklist.exports import NOW_ARG, fixture_bundles, resources_by_type, write_export
 
-CHROMIUM = Path("/usr/bin/chromium")
 RANK = {"data could not be read": -1, "critical": 0, "warning": 1, "info": 2}
 
 
@@ -30,25 +29,19 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def page(report: Path, tmp_path: Path) -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail("the browser tests need Debian's chromium at /usr/bin/chromium: run `make chromium`")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                             args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
-        tab = browser.new_page()
-        requests: list[str] = []
-        errors: list[str] = []
-        tab.on("request", lambda r: requests.append(r.url))
-        tab.on("pageerror", lambda e: errors.append(str(e)))
-        tab.on("dialog", lambda d: errors.append(f"dialog: {d.message}"))
-        tab.goto((report / "worklist.html").as_uri())
-        yield tab
-        assert [u for u in requests if not u.startswith("file:")] == []  # opens offline
-        assert errors == []
-        browser.close()
+def page(report: Path, browser: Any) -> Iterator[Any]:
+    """A tab of the session's chromium (tests/conftest.py) on the offline report."""
+    tab = browser.new_page()
+    requests: list[str] = []
+    errors: list[str] = []
+    tab.on("request", lambda r: requests.append(r.url))
+    tab.on("pageerror", lambda e: errors.append(str(e)))
+    tab.on("dialog", lambda d: errors.append(f"dialog: {d.message}"))
+    tab.goto((report / "worklist.html").as_uri())
+    yield tab
+    tab.close()
+    assert [u for u in requests if not u.startswith("file:")] == []  # opens offline
+    assert errors == []
 
 
 def visible_rows(tab: Any) -> list[dict[str, str]]:
