@@ -15,6 +15,7 @@ service took to resume after the database's return and how many acknowledged fee
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import os
 import signal
@@ -138,16 +139,20 @@ def outage(server: PostgresServer, args: argparse.Namespace, started: float, mar
         server.halt()
     else:
         frozen = server.processes()
-        for pid in frozen:
-            os.kill(pid, signal.SIGSTOP)
+        _signal_all(frozen, signal.SIGSTOP)
     try:
         time.sleep(args.outage_s)
     finally:
         if args.kind == "stop":
             server.start()
-        for pid in frozen:
-            os.kill(pid, signal.SIGCONT)
+        _signal_all(frozen, signal.SIGCONT)
     marks["back"] = time.monotonic() - started
+
+
+def _signal_all(pids: list[int], number: signal.Signals) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):  # a backend that ended meanwhile
+            os.kill(pid, number)
 
 
 def percentile(values: list[float], share: float) -> float:

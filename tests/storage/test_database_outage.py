@@ -48,11 +48,14 @@ def server() -> Iterator[PostgresServer]:
     try:
         yield own
     finally:
-        for pid in _quiet_processes(own):
-            # Never leave a server frozen; a backend may have exited since it was listed.
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGCONT)
+        signal_all(_quiet_processes(own), signal.SIGCONT)
         own.stop()
+
+
+def signal_all(pids: list[int], number: signal.Signals) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):  # a backend that ended meanwhile
+            os.kill(pid, number)
 
 
 def _quiet_processes(server: PostgresServer) -> list[int]:
@@ -166,10 +169,9 @@ def test_a_stopped_database_answers_503_at_once_and_service_resumes(server: Post
 def test_a_frozen_database_holds_no_call_past_its_deadline(server: PostgresServer, client: Client) -> None:
     assert client.hook()[0] == client.feedback()[0] == 200
     frozen = server.processes()
-    for pid in frozen:
-        os.kill(pid, signal.SIGSTOP)
+    signal_all(frozen, signal.SIGSTOP)
     try:
-        thaw = threading.Timer(FROZEN_S, lambda: [os.kill(pid, signal.SIGCONT) for pid in frozen])
+        thaw = threading.Timer(FROZEN_S, signal_all, args=(frozen, signal.SIGCONT))
         thaw.start()  # bounded even if this test fails half-way
         status, elapsed, response = client.feedback()
         assert_unavailable(status, response)
@@ -185,8 +187,7 @@ def test_a_frozen_database_holds_no_call_past_its_deadline(server: PostgresServe
         assert status == 503 and elapsed < DEADLINE_S
         thaw.join()
     finally:
-        for pid in frozen:
-            os.kill(pid, signal.SIGCONT)
+        signal_all(frozen, signal.SIGCONT)
     resumed = wait_until_served(client, bound_s=2.0 + SLACK_S)
     assert resumed < 2.0 + SLACK_S
     assert set(client.acknowledged) <= stored_cards(client.settings)
