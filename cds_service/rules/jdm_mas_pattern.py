@@ -198,12 +198,25 @@ def jdm_mas_pattern(facts: PatientFacts, ctx: RuleContext) -> Finding | None:
     return None if alarming is None else _not_repeated_finding(facts, ctx, alarming)
 
 
-def _panel_data(results: list[tuple[Criterion, LabResult]], met: list[Criterion], ctx: RuleContext) -> list[Datum]:
-    data = []
+def _panel_data(
+    facts: PatientFacts, ctx: RuleContext, ferritin: LabResult, results: list[tuple[Criterion, LabResult]],
+    met: list[Criterion],
+) -> list[Datum]:
+    """The population lines, the ferritin, and each criterion's result with its verdict."""
+    data = [*population_data(facts, ctx), lab_datum(ferritin, ctx.title(FERRITIN), "above the MAS threshold")]
     for criterion, lab in results:
         verdict = "meets" if criterion in met else "does not meet"
         data.append(lab_datum(lab, ctx.title(criterion.concept), f"{verdict} {criterion.wording(ctx)}"))
     return data
+
+
+def _panel_values(ctx: RuleContext, ferritin: LabResult, met: list[Criterion]) -> dict[str, str]:
+    return {
+        "ferritin": number(ferritin.value or 0.0),
+        "met_count": str(len(met)),
+        "met": ", ".join(c.wording(ctx) for c in met),
+        "window": window_text(ctx, "lab_window"),
+    }
 
 
 def _pattern_finding(facts: PatientFacts, ctx: RuleContext, ferritin: LabResult) -> Finding:
@@ -217,21 +230,13 @@ def _pattern_finding(facts: PatientFacts, ctx: RuleContext, ferritin: LabResult)
     notes += ("afebrile",) if temperatures and not fevers else ()
     notes += ("mas-recorded",) if facts.has_current("mas") else ()
 
-    data: list[Datum] = [
-        *population_data(facts, ctx), lab_datum(ferritin, ctx.title(FERRITIN), "above the MAS threshold"),
-        *_panel_data(results, met, ctx),
-    ]
+    data = _panel_data(facts, ctx, ferritin, results, met)
     if shown_temperature is not None:
         data.append(lab_datum(shown_temperature, "Highest body temperature in the window"))
     return Finding(
         rule_id=RULE_ID,
         data=tuple(data),
-        values={
-            "ferritin": number(ferritin.value or 0.0),
-            "met_count": str(len(met)),
-            "met": ", ".join(c.wording(ctx) for c in met),
-            "window": window_text(ctx, "lab_window"),
-        },
+        values=_panel_values(ctx, ferritin, met),
         escalation="febrile" if fevers else None,
         notes=juvenile_notes(facts, ctx) + notes + later_negative_notes(facts),
         gaps=_gaps(facts, ctx),
@@ -243,19 +248,12 @@ def _not_repeated_finding(facts: PatientFacts, ctx: RuleContext, ferritin: LabRe
     met = met_criteria(results, ctx)
     notes: tuple[str, ...] = ("pattern-rests-on-ast",) if does_pattern_rest_on_ast(met, ctx) else ()
     notes += ("mas-recorded",) if facts.has_current("mas") else ()
-    data: list[Datum] = [
-        *population_data(facts, ctx), lab_datum(ferritin, ctx.title(FERRITIN), "above the MAS threshold"),
-        *_panel_data(results, met, ctx),
-    ]
     tests = [FERRITIN, *(c.concept for c in CRITERIA)]
     return Finding(
         rule_id=RULE_ID,
-        data=tuple(data),
+        data=tuple(_panel_data(facts, ctx, ferritin, results, met)),
         values={
-            "ferritin": number(ferritin.value or 0.0),
-            "met_count": str(len(met)),
-            "met": ", ".join(c.wording(ctx) for c in met),
-            "window": window_text(ctx, "lab_window"),
+            **_panel_values(ctx, ferritin, met),
             "panel_date": day(ferritin.effective),
             "tests": ", ".join(in_sentence(ctx.title(concept)) for concept in tests),
         },
