@@ -119,7 +119,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     try:
         clock = SystemClock() if as_of is None else FixedClock(as_of)
         bundle = orjson.loads(Path(args.bundle).read_bytes())
-        with tempfile.TemporaryDirectory(prefix="nxp2-cds-evaluate-") as scratch:
+        # The issued-card writer thread may still touch its SQLite files as the folder goes: not an error here.
+        with tempfile.TemporaryDirectory(prefix="nxp2-cds-evaluate-", ignore_cleanup_errors=True) as scratch:
             # Offline: the issued-card records go to a throw-away SQLite file, never to the service's store.
             settings = dataclasses.replace(
                 Settings.from_env(), data_dir=Path(scratch), database_url="", card_audit=False

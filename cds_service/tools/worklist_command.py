@@ -89,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
             if exported is None:
                 return 130
             folder, fetch = exported
-        with tempfile.TemporaryDirectory(prefix="nxp2-cds-worklist-") as scratch:
+        # The issued-card writer thread may still touch its SQLite files as the folder goes: not an error here.
+        with tempfile.TemporaryDirectory(prefix="nxp2-cds-worklist-", ignore_cleanup_errors=True) as scratch:
             # Offline evaluation, as `nxp2-cds evaluate`: card records go to a throw-away SQLite file.
             offline = dataclasses.replace(settings, data_dir=Path(scratch), database_url="", card_audit=False)
             services = build_services(offline, clock=FixedClock(now))
