@@ -132,7 +132,7 @@ class DatabaseFeedbackStore:
                     "outcome_timestamp, body, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
                     "ON CONFLICT (item_key) DO NOTHING",
                     (
-                        key, service_id, item.card, card_id, bool(row), item.outcome, item.outcomeTimestamp,
+                        key, service_id, item.card, card_id, known, item.outcome, item.outcomeTimestamp,
                         orjson.dumps(item.model_dump(mode="json", exclude_none=True)).decode(), received_at,
                     ),
                 )

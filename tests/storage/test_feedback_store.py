@@ -119,10 +119,13 @@ def test_feedback_on_unknown_cards_is_purged_after_the_retention_period(
     assert kept == [("also-never-issued",), ("card-1",)]  # only the old feedback on an unknown card went
 
 
-def test_a_card_still_queued_for_its_record_counts_as_known(stores: Stores) -> None:
-    """Feedback that reaches the worker before the card's record is written is not marked unknown."""
+def test_a_card_still_queued_for_its_record_counts_as_known(stores: Stores, storage_settings: Settings) -> None:
+    """Feedback that reaches the worker before the card's record is written is not marked unknown, in the
+    answer or in the stored row (the row is what the purge of unknown-card feedback reads)."""
     result = stores.feedback.save(SERVICE, items(("queued-card", 1)), NOW, {"queued-card": "rule-a"})
     assert (result.stored, result.unknown_cards) == (1, 0)
+    stored = raw.rows(storage_settings, "SELECT card_id, known_card FROM feedback WHERE card_uuid = 'queued-card'")
+    assert [(card_id, bool(known)) for card_id, known in stored] == [("rule-a", True)]
 
 
 def test_feedback_that_arrived_before_its_card_record_becomes_known_when_the_record_is_written(
