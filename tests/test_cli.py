@@ -177,7 +177,7 @@ def test_request_now_moves_the_bundle_so_todays_service_gives_evaluate_nows_card
     assert (code, err) == (0, "")
     request = orjson.loads(request_json)
     onset = request["prefetch"]["conditions"]["entry"][0]["resource"]["onsetDateTime"]
-    moved = datetime.fromisoformat(onset) - datetime(2026, 3, 26, 9, tzinfo=UTC)
+    moved = datetime.fromisoformat(onset) - datetime(2026, 3, 25, 9, tzinfo=UTC)  # the fixture's onset
     assert abs(moved - (datetime.now(UTC) - datetime(2026, 11, 24, 9, tzinfo=UTC))) < timedelta(minutes=5)
     live = create_app(settings_for(tmp_path), clock=SystemClock()).test_client()  # today's clock, as `make run`
     cards = live.post("/cds-services/nxp2-myositis", data=request_json, content_type="application/json").json["cards"]

@@ -9,6 +9,7 @@ the top of `tests/support/builders.py`. Rewrite the Bundles after editing a reco
 from __future__ import annotations
 
 import json
+import math
 import sys
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -33,8 +34,9 @@ LINE_BLOT = "Line blot (EUROLINE myositis profile)"
 
 
 def months_ago(months: float) -> datetime:
-    """A whole number of days before NOW, `months` months of 365/12 days back."""
-    return ago(days=round(months * 365 / 12))
+    """The first whole day at least `months` months (of 365/12 days) before NOW, so that a card reading the
+    time since it in whole months says `months`, as the fixture's name does ("onset 8 months": 8 months)."""
+    return ago(days=math.ceil(months * 365 / 12))
 
 
 @dataclass(frozen=True)
@@ -212,7 +214,7 @@ def fixtures() -> list[PatientRecord]:
         myositis="jdm", procedures=(Proc("pft", months_ago(5)),), bmis=(Bmi(12.5, days_ago(80), low_for_age=True),)),
     _table("jdm-nxp2-low-bmi-100-days-ago", "Kira", "female", 7.5, 6,
         myositis="jdm", procedures=(Proc("pft", months_ago(5)),), bmis=(Bmi(12.5, days_ago(100), low_for_age=True),)),
-    _table("jdm-onset-nxp2-now-19-skin-ulcer", "Lisa", "female", 10, 108,
+    _table("jdm-onset-nxp2-now-19-skin-ulcer", "Lisa", "female", 10.2, 108,
         myositis="jdm", conditions=(Cond("skin-ulcer", months_ago(2)),), procedures=(Proc("pft", months_ago(100)),)),
     _table("adult-nxp2-dm-skin-ulcer", "Mona", "female", 45, 8,
         conditions=(Cond("skin-ulcer", months_ago(2)),), procedures=_ct_screen(6)),

@@ -7,14 +7,26 @@ tests/api/test_scenarios.py posts the same Bundles through the real service and 
 from __future__ import annotations
 
 import json
+import re
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 
 from cds_service.rules import REGISTRY
 from tests.scenarios.fixtures import FIXTURES, PatientRecord, fixtures, rendered_files
-from tests.support.builders import BmiExpectation, catalogue, facts_of, indicator, load_expectations, run_rule
+from tests.support.builders import (
+    GOLDEN,
+    NOW,
+    BmiExpectation,
+    catalogue,
+    facts_of,
+    indicator,
+    load_expectations,
+    run_rule,
+)
 
 RECORDS = {record.name: record for record in fixtures()}
 EXPECTED = load_expectations()["scenarios"]
@@ -92,3 +104,29 @@ def test_bmi_side_of_the_threshold_holds_for_every_growth_reference(
     record: PatientRecord, bmi: BmiExpectation, reference: str
 ) -> None:
     assert (bmi_for_age_z(record, bmi, reference) <= -2) is bmi.low_for_age
+
+
+def _age_at_now(birth_date: str) -> int:
+    born = date.fromisoformat(birth_date)
+    return NOW.year - born.year - ((NOW.month, NOW.day) < (born.month, born.day))
+
+
+def _patient_of(path: Path) -> dict[str, Any]:
+    bundle = json.loads(path.read_text(encoding="utf-8"))
+    patient: dict[str, Any] = next(e["resource"] for e in bundle["entry"]
+                                   if e["resource"]["resourceType"] == "Patient")
+    return patient
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+def test_the_fixture_name_says_what_its_cards_and_chart_say(path: Path) -> None:
+    """Issue 17 item 5: "onset 8 months" shows 8 months since onset, "age 7" is 7 today, "now 19" is 19."""
+    name = path.stem
+    cards_text = (GOLDEN / path.name).read_text(encoding="utf-8")
+    if match := re.search(r"onset-(\d+)-months", name):
+        since_onset = set(re.findall(r"(\d+) months since onset", cards_text))
+        assert since_onset <= {match[1]}, since_onset
+    if match := re.search(r"onset-age-(\d+)", name):
+        assert f"age {match[1]} years" in cards_text or f"onset at age {match[1]}" in cards_text
+    if match := re.search(r"(?<!onset-)(?:age|now)-(\d+)(?:-|$)", name):
+        assert _age_at_now(_patient_of(path)["birthDate"]) == int(match[1])
