@@ -25,6 +25,7 @@ from cds_service.observability import configure_logging
 from cds_service.rules import REGISTRY
 from cds_service.rules.registry import RegisteredRule
 from cds_service.storage.feedback import FeedbackStore
+from cds_service.storage.records import IssuedCardRecords
 from cds_service.storage.stores import Stores, open_stores
 from cds_service.support.clock import Clock, SystemClock
 from cds_service.support.ids import IdSource, RandomIds
@@ -41,8 +42,13 @@ def build_services(
     store: FeedbackStore | None = None,
     catalogue_dir: Path | None = None,
     stores: Stores | None = None,
+    records: IssuedCardRecords | None = None,
 ) -> Services:
-    """Load and check the catalogue and value sets and build the service layer's collaborators."""
+    """Load and check the catalogue and value sets and build the service layer's collaborators.
+
+    `records`: where issued cards are recorded; the stores' writer unless given (offline commands give
+    `NotRecorded`).
+    """
     rules = REGISTRY if registry is None else registry
     root = catalogue_dir or settings.catalogue_dir
     catalogue = load_catalogue(root, rules)
@@ -58,7 +64,7 @@ def build_services(
         valuesets=valuesets,
         orders=OrderTemplates(suggestions),
         store=store if store is not None else stores.feedback,
-        records=stores.records,
+        records=stores.records if records is None else records,
         clock=clock,
         ids=ids or RandomIds(),
         audit=stores.audit,

@@ -109,6 +109,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from cds_service.hooks.errors import PrefetchUnavailable
     from cds_service.hooks.evaluate import evaluate
     from cds_service.protocol import HookRequest
+    from cds_service.storage.records import NotRecorded
     from cds_service.support.clock import FixedClock, SystemClock
     from cds_service.tools.hook_request import BundleError, build_request
 
@@ -119,13 +120,12 @@ def _evaluate(args: argparse.Namespace) -> int:
     try:
         clock = SystemClock() if as_of is None else FixedClock(as_of)
         bundle = orjson.loads(Path(args.bundle).read_bytes())
-        # The issued-card writer thread may still touch its SQLite files as the folder goes: not an error here.
-        with tempfile.TemporaryDirectory(prefix="nxp2-cds-evaluate-", ignore_cleanup_errors=True) as scratch:
-            # Offline: the issued-card records go to a throw-away SQLite file, never to the service's store.
+        with tempfile.TemporaryDirectory(prefix="nxp2-cds-evaluate-") as scratch:
+            # Offline: a throw-away SQLite file, never the service's store; the cards are not recorded.
             settings = dataclasses.replace(
                 Settings.from_env(), data_dir=Path(scratch), database_url="", card_audit=False
             )
-            services = build_services(settings, clock=clock)
+            services = build_services(settings, clock=clock, records=NotRecorded())
             (definition,) = services.catalogue.service_definitions()
             request = HookRequest.model_validate(build_request(bundle, definition))
             evaluation = evaluate(definition.id, request, services)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -198,6 +201,16 @@ def test_the_readme_example_shows_what_evaluate_prints(capsys: pytest.CaptureFix
     assert code == 0 and len(shown) == len(printed) >= 2
     for readme_line, line in zip(shown, printed, strict=True):
         assert line.startswith(readme_line.removesuffix("...")), (readme_line, line)
+
+
+def test_evaluate_as_a_command_prints_the_cards_and_nothing_on_stderr(tmp_path: Path) -> None:
+    """Offline, the cards are not recorded: no writer thread, no "issued cards not recorded" error."""
+    command = [sys.executable, "-m", "cds_service.cli", "evaluate", README_FIXTURE, "--now", "2026-11-24T09:00:00Z"]
+    done = subprocess.run(command, cwd=TESTS.parent, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "CDS_DATA_DIR": str(tmp_path)}, check=False)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.startswith("2 card(s) for Patient/adult-nxp2-dm-onset-8-months-no-ct")
+    assert list(tmp_path.iterdir()) == []  # the service's own data folder is never touched
 
 
 def test_request_refuses_a_time_without_zone(capsys: pytest.CaptureFixture[str]) -> None:

@@ -25,7 +25,7 @@ from cds_service.rules.registry import Param, RegisteredRule, RuleContext
 from cds_service.storage.audit import AuditedCard, CardAuditLog
 from cds_service.storage.errors import DatabaseUnavailable
 from cds_service.storage.feedback import FeedbackStore, IssuedCard, StoreError, StoreResult
-from cds_service.storage.records import CardRecorder
+from cds_service.storage.records import IssuedCardRecords
 from cds_service.support.clock import Clock
 from cds_service.support.ids import IdSource
 
@@ -41,7 +41,7 @@ class Services:
     valuesets: ValueSets
     orders: OrderTemplates
     store: FeedbackStore
-    records: CardRecorder  # issued-card records and the card audit log, written off the request path
+    records: IssuedCardRecords  # issued-card records and the card audit log, written off the request path
     clock: Clock
     ids: IdSource
     evidence_base: str  # public URL prefix of the evidence pages; each card links `{base}{card id}`

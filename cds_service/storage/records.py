@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from cds_service.storage.audit import AuditedCard, CardAuditLog
 from cds_service.storage.errors import DatabaseUnavailable, StoreError
@@ -27,6 +28,25 @@ log = logging.getLogger(__name__)
 CAPACITY = 20_000  # cards held while the database is down (a few hundred bytes each)
 RETRY_S = 0.25  # pause before writing again after the database was found down
 EXIT_FLUSH_S = 2.0  # how long a stopping worker waits for its queue to be written
+
+
+class IssuedCardRecords(Protocol):
+    """Where a hook call leaves the record of the cards it issued (hooks/evaluate.py)."""
+
+    def record(self, issued: Sequence[IssuedCard], audited: Sequence[AuditedCard], issued_at: datetime) -> None: ...
+
+    def pending_card_ids(self, uuids: Iterable[str]) -> dict[str, str]: ...
+
+
+class NotRecorded:
+    """Offline evaluation (`nxp2-cds evaluate`, `nxp2-cds worklist`): its cards go to a terminal or a report,
+    never to an EHR, so no feedback can name them and there is nothing to record (and no writer thread)."""
+
+    def record(self, issued: Sequence[IssuedCard], audited: Sequence[AuditedCard], issued_at: datetime) -> None:
+        return None
+
+    def pending_card_ids(self, uuids: Iterable[str]) -> dict[str, str]:
+        return {}
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     from cds_service.cards.catalogue import CatalogueError
     from cds_service.config import Settings, SettingsError
     from cds_service.facts.valuesets import ValueSetError
+    from cds_service.storage.records import NotRecorded
     from cds_service.support.clock import FixedClock
     from cds_service.worklist import report
     from cds_service.worklist.bulk import BulkError
@@ -89,11 +90,10 @@ def run(args: argparse.Namespace) -> int:
             if exported is None:
                 return 130
             folder, fetch = exported
-        # The issued-card writer thread may still touch its SQLite files as the folder goes: not an error here.
-        with tempfile.TemporaryDirectory(prefix="nxp2-cds-worklist-", ignore_cleanup_errors=True) as scratch:
-            # Offline evaluation, as `nxp2-cds evaluate`: card records go to a throw-away SQLite file.
+        with tempfile.TemporaryDirectory(prefix="nxp2-cds-worklist-") as scratch:
+            # Offline evaluation, as `nxp2-cds evaluate`: a throw-away SQLite file; the cards are not recorded.
             offline = dataclasses.replace(settings, data_dir=Path(scratch), database_url="", card_audit=False)
-            services = build_services(offline, clock=FixedClock(now))
+            services = build_services(offline, clock=FixedClock(now), records=NotRecorded())
             if fetch is not None:
                 services = _fetching(services, offline, fetch.base)
             (definition,) = services.catalogue.service_definitions()
