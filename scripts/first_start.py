@@ -97,8 +97,9 @@ def measure(repo: Path, ref: str, keep: bool, timeout_s: float) -> int:
             if discovery is None and get_json(f"{base}/cds-services")[0] == 200:
                 discovery = time.monotonic() - started
                 print(f"first-start: discovery answered after {discovery:.1f} s", flush=True)
-            if discovery is not None and "patients loaded" in log_path.read_text(errors="replace"):
+            if patients is None and "patients loaded" in log_path.read_text(errors="replace"):
                 patients = time.monotonic() - started  # run_dev.py's line once every fixture is in
+            if discovery is not None and patients is not None:
                 break
             time.sleep(0.2)
     finally:

@@ -270,6 +270,9 @@ def _serve(env: dict[str, str], demo: DemoFhir | None) -> int:
     gunicorn = subprocess.Popen(  # noqa: S603
         [str(BIN / "gunicorn"), "--config", str(ROOT / "deploy" / "gunicorn.conf.py"), "cds_service.wsgi:app"],
         env=env, cwd=ROOT, preexec_fn=die_with_parent,  # gunicorn must not outlive us
+        # Its own process group: a Ctrl-C or a signal to make's group reaches us, not its workers one by one
+        # (a worker killed under it is respawned and then waits out graceful_timeout: a 20 s stop).
+        process_group=0,
     )
     subprocess.run([str(BIN / "nxp2-cds"), "settings"], env=env, check=False)  # noqa: S603
     _say(f"discovery will answer at {env['CDS_PUBLIC_BASE_URL']}/cds-services; Ctrl-C stops everything")

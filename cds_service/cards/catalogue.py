@@ -19,6 +19,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from cds_service.protocol import OverrideReason, ServiceDefinition
 from cds_service.rules.registry import DURATION_UNITS, RegisteredRule
+from cds_service.support.yaml_files import load_yaml
 
 Text = Annotated[str, StringConstraints(min_length=1)]
 Url = Annotated[str, StringConstraints(pattern=r"^https://[^\s]+$")]
@@ -239,7 +240,7 @@ class Catalogue(BaseModel):
 
 def _read_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return load_yaml(path)
     except (OSError, yaml.YAMLError) as error:
         raise CatalogueError(f"{path}: cannot be read as YAML: {error}") from None
 

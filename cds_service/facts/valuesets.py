@@ -24,6 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
 from cds_service.facts import icd10cm, units
+from cds_service.support.yaml_files import load_yaml
 
 ConceptKind = Literal["antibody", "lab", "problem", "test"]
 
@@ -255,7 +256,7 @@ class ValueSets:
 
 def _read(path: Path) -> ValueSetFile:
     try:
-        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw: Any = load_yaml(path)
     except (OSError, yaml.YAMLError) as error:
         raise ValueSetError(f"{path}: cannot be read as YAML: {error}") from None
     try:

@@ -172,6 +172,16 @@ class PostgresDatabase:
         if self.pool_size is not None:
             self.availability.report_down(reason)
 
+    def _lost(self, reason: str) -> None:
+        """A connection was lost: an outage, or only that connection (pg_terminate_backend, a proxy's idle
+        cut, a failover's old session). Only an outage stops the other calls: a new connection decides."""
+        if self.pool_size is None:
+            return
+        try:
+            self.probe()
+        except (DeadlinePassed, psycopg.Error) as error:
+            self._down(f"{reason}; a new connection failed too: {error}")
+
     def transact(self, work: Callable[[Transaction], T], what: str, *, durable: bool = True) -> T:
         if self.pool_size is not None:
             self.availability.check(what)
@@ -194,7 +204,7 @@ class PostgresDatabase:
                 raise DatabaseUnavailable(f"cannot {what}: {error}", RETRY_AFTER_S) from None
             except psycopg.Error as error:
                 if _unreachable(error):
-                    self._down(str(error))
+                    self._lost(str(error))
                     raise DatabaseUnavailable(f"cannot {what}: {error}", RETRY_AFTER_S) from None
                 raise StoreError(f"cannot {what}: {error}") from None
         raise AssertionError("unreachable")

@@ -88,9 +88,13 @@ def test_a_second_make_run_leaves_the_first_untouched(tmp_path: Path) -> None:
         assert first.stop() == 0
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGKILL],
-                         ids=lambda s: signal.Signals(s).name)
-def test_any_signal_to_make_stops_everything(tmp_path: Path, signum: int) -> None:
+@pytest.mark.parametrize(("signum", "to_group"), [
+    (signal.SIGINT, False), (signal.SIGTERM, False), (signal.SIGHUP, False), (signal.SIGKILL, False),
+    (signal.SIGINT, True),  # Ctrl-C in a terminal: the whole foreground process group gets it
+    (signal.SIGTERM, True),  # `kill -- -<pgid>`, as a process manager stops a group
+], ids=lambda v: signal.Signals(v).name if isinstance(v, int) and not isinstance(v, bool) else
+    ("group" if v else "make"))
+def test_any_signal_to_make_stops_everything(tmp_path: Path, signum: int, to_group: bool) -> None:
     port, fhir_port = free_port(), free_port()
     make, log_path = make_run(tmp_path, port, fhir_port, tmp_path / "var")
     try:
@@ -100,7 +104,10 @@ def test_any_signal_to_make_stops_everything(tmp_path: Path, signum: int) -> Non
             assert make.poll() is None, log_path.read_text()[-4000:]
             assert time.monotonic() < end, f"make run did not start:\n{log_path.read_text()[-4000:]}"
             time.sleep(0.2)
-        os.kill(make.pid, signum)  # make only, as `kill <pid of make>` does
+        if to_group:
+            os.killpg(make.pid, signum)
+        else:
+            os.kill(make.pid, signum)  # make only, as `kill <pid of make>` does
         make.wait(timeout=STOP_TIMEOUT_S)
         end = time.monotonic() + STOP_TIMEOUT_S
         while (listening(port) or listening(fhir_port) or group_alive(make.pid)) and time.monotonic() < end:
@@ -110,6 +117,9 @@ def test_any_signal_to_make_stops_everything(tmp_path: Path, signum: int) -> Non
         assert not listening(fhir_port), f"the demo FHIR server still holds {fhir_port}:\n{log[-3000:]}"
         assert not group_alive(make.pid), "a process of make run is still running"
         assert "run_dev: stopping (" in log and "demo FHIR server stopped" in log
+        # gunicorn stops its workers itself: none is killed under it and started again while it stops (that
+        # new worker then held the stop for the whole graceful_timeout).
+        assert "Booting worker" not in log.split("run_dev: stopping (", 1)[1], log[-3000:]
     finally:
         if group_alive(make.pid):
             os.killpg(make.pid, signal.SIGKILL)

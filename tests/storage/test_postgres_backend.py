@@ -14,7 +14,7 @@ import pytest
 from cds_service.config import Settings
 from cds_service.protocol import FeedbackItem
 from cds_service.storage.database import Transaction
-from cds_service.storage.errors import StoreError
+from cds_service.storage.errors import DatabaseUnavailable, StoreError
 from cds_service.storage.migrations import migrate
 from cds_service.storage.postgres import ATTEMPTS, PostgresDatabase
 from cds_service.storage.stores import open_stores
@@ -56,6 +56,30 @@ def test_connections_dropped_by_the_server_are_replaced(
         admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
                       (postgres_database.rsplit("/", 1)[1],))
     assert stores.feedback.save(SERVICE, item, NOW).duplicates == 1
+    stores.database.close()
+
+
+def test_a_connection_lost_mid_transaction_fails_that_call_only(
+    postgres_server: PostgresServer, postgres_database: str
+) -> None:
+    """One session ended by the server (pg_terminate_backend, a proxy's idle cut) is not an outage: the call
+    on it answers 503, and the next calls are served at once (the storage tests once failed on this, when the
+    background purge lost its connection and every call after it was refused as during an outage)."""
+    stores = open_stores(Settings(database_url=postgres_database))
+    database = stores.feedback.database
+    assert isinstance(database, PostgresDatabase)
+
+    def terminated_under_us(tx: Transaction) -> None:
+        backend = tx.query("SELECT pg_backend_pid()")[0][0]
+        with postgres_server.admin() as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (backend,))
+        tx.query("SELECT 1")
+
+    with pytest.raises(DatabaseUnavailable):
+        database.transact(terminated_under_us, "run a transaction whose session is ended")
+    assert database.availability.up
+    item = [FeedbackItem.model_validate(feedback_item("card-1", 1))]
+    assert stores.feedback.save(SERVICE, item, NOW).stored == 1
     stores.database.close()
 
 
