@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 import orjson
@@ -38,7 +38,7 @@ def json_body(decode: Callable[[bytes, int], Any] = decode_json) -> Any:
         # Name a number out of range instead of "not valid JSON" (orjson says which; only on this error path).
         raise BadRequest(_out_of_range(raw) or error.message) from None
     if isinstance(body, dict):
-        check_duplicate_keys(raw)
+        check_duplicate_keys(raw, body)
     return body
 
 
@@ -77,22 +77,31 @@ def number_out_of_range(raw: bytes, error: orjson.JSONDecodeError) -> str | None
 
 # A top-level key can only be repeated if its name appears twice, or once written with \u escapes of letters.
 ESCAPED_LETTER = re.compile(rb"\\u00(?:4[1-9a-fA-F]|5[0-9aA]|6[1-9a-fA-F]|7[0-9aA])")
-ENVELOPE_KEYS = tuple(f'"{name}"'.encode() for name in {*HookRequest.model_fields, *FeedbackRequest.model_fields})
+ENVELOPE_NAMES = frozenset({*HookRequest.model_fields, *FeedbackRequest.model_fields})
+# Names sharing a prefix are counted together: one pass over the body per prefix, not per name (each pass
+# costs about 1 ms on a 2 MB body).
+SHARED_PREFIX = {"hook": b'"hook', "hookInstance": b'"hook', "fhirServer": b'"fhir', "fhirAuthorization": b'"fhir'}
 # FHIR resources carry many "extension" arrays; the envelope's extension is an object (or null).
 EXTENSION = b'"extension"'
 NOT_AN_ARRAY_EXTENSION = re.compile(rb'"extension"\s*:\s*[^\[\s]')
 
 
-def may_repeat_a_key(raw: bytes) -> bool:
-    """Whether the bytes could hold a top-level key twice (False rules it out; True needs a parse)."""
+def may_repeat_a_key(raw: bytes, present: Iterable[str]) -> bool:
+    """Whether the bytes could hold a top-level key twice (False rules it out; True needs a parse).
+
+    `present`: the top-level keys the decoded body has. A key it lacks was not sent, so cannot be repeated;
+    a name it has must appear in the bytes as often as the names sharing its prefix, no more.
+    """
     if ESCAPED_LETTER.search(raw):
         return True
-    if any(raw.count(key) > 1 for key in ENVELOPE_KEYS if key != EXTENSION):
+    names = [name for name in present if name in ENVELOPE_NAMES]
+    expected = Counter(SHARED_PREFIX.get(name, f'"{name}"'.encode()) for name in names if name != "extension")
+    if any(raw.count(needle) > times for needle, times in expected.items()):
         return True
-    return raw.count(EXTENSION) > 1 and NOT_AN_ARRAY_EXTENSION.search(raw) is not None
+    return "extension" in names and raw.count(EXTENSION) > 1 and NOT_AN_ARRAY_EXTENSION.search(raw) is not None
 
 
-def check_duplicate_keys(raw: bytes) -> None:
+def check_duplicate_keys(raw: bytes, present: Iterable[str]) -> None:
     """Refuse (400, naming it) a key that appears twice at the top level of the body (a JSON object).
 
     orjson keeps the last one silently, while a proxy or a log reading the first would see another hook or
@@ -100,7 +109,7 @@ def check_duplicate_keys(raw: bytes) -> None:
     parsed again by the standard library, whose hook sees every object's keys in order, the top level last.
     An unknown top-level key can repeat unseen: it is ignored either way.
     """
-    if not may_repeat_a_key(raw):
+    if not may_repeat_a_key(raw, present):
         return
     objects: list[list[tuple[str, Any]]] = []
     json.loads(raw, object_pairs_hook=objects.append)  # no dicts built: the hook returns None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import NoReturn
 
-from flask import Flask, current_app, g, request
+from flask import Flask, Response, current_app, g, request
 
 from cds_service.api.context import services
 from cds_service.api.errors import Unauthorized
@@ -22,6 +22,7 @@ from cds_service.auth.replay import ReplayCache
 from cds_service.auth.trust import build_verifier
 from cds_service.config import Settings
 from cds_service.hooks.caller import ANONYMOUS, Caller
+from cds_service.storage.errors import StoreError
 
 log = logging.getLogger("cds_service.auth")
 
@@ -97,3 +98,16 @@ def install(app: Flask, settings: Settings, replay: ReplayCache) -> None:
     else:
         log.info("JWT required on every CDS Hooks call. Trusted issuers: %s", issuers)
     app.before_request(authenticate)
+
+    @app.after_request
+    def forget_unserved(response: Response) -> Response:
+        """A call that was not served (5xx) does not use up its JWT id: the client's retry with the same
+        token is not refused as a replay (issue 21 item 6)."""
+        jti, issuer = getattr(g, "jwt_jti", None), getattr(g, "jwt_iss", None)
+        if response.status_code >= 500 and jti and issuer:
+            try:
+                replay.forget(jti, issuer)
+            except StoreError as error:
+                log.warning("the JWT id of a call that failed stays used until the token expires: %s", error,
+                            extra={"request_id": getattr(g, "request_id", ""), "jwt_iss": issuer})
+        return response

@@ -15,3 +15,7 @@ class ReplayCache(Protocol):
     def remember(self, jti: str, issuer: str, expires_at: datetime) -> bool:
         """Record the token id; return False if it was already recorded and has not expired."""
         ...
+
+    def forget(self, jti: str, issuer: str) -> None:
+        """Drop a token id whose call was not served, so the client may retry with the same token."""
+        ...

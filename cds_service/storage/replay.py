@@ -88,6 +88,18 @@ class DatabaseReplayCache:
             self._memory[(issuer, jti)] = keep_until
             return True
 
+    def forget(self, jti: str, issuer: str) -> None:
+        """Drop `jti`: its call was not served (a 5xx), so the client may send the same token again.
+
+        Raises StoreError when the database fails (the id then stays until its token expires).
+        """
+        with self._lock:
+            self._memory.pop((issuer, jti), None)
+        self.database.transact(
+            lambda tx: tx.execute("DELETE FROM replay_jti WHERE issuer = ? AND jti = ?", (issuer, jti)),
+            "forget the JWT id of a call that was not served",
+        )
+
     def purge(self, now: float | None = None) -> int:
         """Delete the rows whose tokens have expired; return how many."""
         cutoff = math.floor(self.clock.now().timestamp() if now is None else now)

@@ -49,6 +49,9 @@ def test_utf8_declared_is_accepted(served: Served, content_type: str) -> None:
     (b'"ho\\u006fk":"order-select"', "hook"),  # the same key once decoded: a proxy would see it so
     (b'"context":{"userId":"Practitioner/1","patientId":"other"}', "context"),
     (b'"extension":{"a":1},"extension":{"b":2}', "extension"),
+    # Names sharing a prefix are counted together (body.py): each still caught, whichever of them is sent.
+    (b'"hookInstance":"d1577c69-dfbe-44ad-ba6d-3e05e953b2eb"', "hookInstance"),
+    (b'"fhirServer":"https://a.example/fhir","fhirServer":"https://b.example/fhir"', "fhirServer"),
 ])
 def test_a_top_level_key_twice_is_a_400_naming_it(served: Served, second: bytes, key: str) -> None:
     answer = post(served, valid_call()[:-1] + b"," + second + b"}")

@@ -253,6 +253,27 @@ def test_a_replayed_jti_is_refused(secure_client: FlaskClient, trust: TrustSetup
     refused(secure_client, bearer(mint(trust.rsa, claims(jti=first["jti"]))), reason="jti replayed")
 
 
+def test_a_call_that_failed_does_not_use_up_its_token(secure_client: FlaskClient, trust: TrustSetup,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 21 item 6: the feedback store fails (500), the EHR retries with the same token: served, not a
+    replay. A token whose call was served stays used."""
+    store = secure_client.application.extensions["nxp2_cds"].store
+    original = store._connect
+
+    def failing_connect() -> Any:
+        connection = original()
+        connection.execute("CREATE TEMP TRIGGER disk_full BEFORE INSERT ON feedback "
+                           "BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+        return connection
+
+    token = mint(trust.ec, claims(FEEDBACK))
+    monkeypatch.setattr(store, "_connect", failing_connect)
+    assert send(secure_client, FEEDBACK, bearer(token)).status_code == 500
+    monkeypatch.setattr(store, "_connect", original)
+    accepted(secure_client, token, FEEDBACK)
+    refused(secure_client, bearer(token), FEEDBACK, reason="jti replayed")
+
+
 def test_a_replay_is_refused_by_a_second_app_sharing_the_store(make_app: AppFactory, trust: TrustSetup) -> None:
     first, second = make_app().test_client(), make_app().test_client()
     token = mint(trust.ec)

@@ -58,7 +58,9 @@ def test_the_whole_attack_suite_logs_no_secret(tmp_path: Path, caplog: pytest.Lo
         wanted = inspect.signature(function).parameters
         if "secure_client" in wanted:
             available["secure_client"] = make_app().test_client()
-        function(**{parameter: available[parameter] for parameter in wanted})
+        with pytest.MonkeyPatch.context() as monkeypatch:
+            available["monkeypatch"] = monkeypatch
+            function(**{parameter: available[parameter] for parameter in wanted})
     text = caplog.text + "\n".join(str(record.__dict__) for record in caplog.records)
     refusals = [record for record in caplog.records if record.getMessage().startswith("authentication failed: ")]
     assert len(refusals) > 60  # the control: the capture did see the attacks
