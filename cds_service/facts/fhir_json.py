@@ -27,6 +27,16 @@ def as_str(value: Any) -> str:
 
 def as_number(value: Any) -> float | None:
     """Return a finite JSON number as float; booleans, strings and huge integers are not numbers."""
+    # Why the exact-type tests first: a reference range reads two numbers per Observation, and the parsers give
+    # exact floats and ints; the isinstance checks below, for anything else, cost three times as much.
+    kind = type(value)
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind is int:
+        try:
+            return float(value)  # finite unless it overflows
+        except OverflowError:
+            return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     try:
@@ -122,17 +132,21 @@ def fast_constructor(cls: type[T]) -> Callable[..., T]:
 
     Why: a frozen dataclass sets each field through object.__setattr__, which for LabResult's 11 fields is about
     1.5 us, a quarter of the time per Observation. The object is the same (frozen, equal and hashed like one
-    built by the class; tests/unit/facts/test_labs.py checks it). A class with __slots__ or __post_init__ falls
-    back to its own constructor.
+    built by the class; tests/unit/facts/test_labs.py checks it). The constructor's source is generated from the
+    field names, as `dataclasses` generates `__init__`: one dict store per field costs half of updating the dict
+    from a zip of names and values (0.3 against 1.0 us for ResourceRef, 0.6 against 1.4 us for LabResult). A
+    class with __slots__ or __post_init__ falls back to its own constructor.
     """
     if "__slots__" in vars(cls) or hasattr(cls, "__post_init__"):
         return cls
     names = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
-    new = object.__new__
-
-    def construct(*values: Any) -> T:
-        instance = new(cls)
-        instance.__dict__.update(zip(names, values, strict=True))
-        return instance
-
+    arguments = ", ".join(f"_{index}" for index in range(len(names)))
+    stores = "".join(f"    fields[{name!r}] = _{index}\n" for index, name in enumerate(names))
+    source = (
+        f"def construct({arguments}):\n    instance = new(cls)\n    fields = instance.__dict__\n{stores}"
+        "    return instance\n"
+    )
+    namespace: dict[str, Any] = {"new": object.__new__, "cls": cls}
+    exec(source, namespace)  # noqa: S102 - the source is built from the dataclass's own field names only
+    construct: Callable[..., T] = namespace["construct"]
     return construct
