@@ -20,7 +20,7 @@ from gunicorn.glogging import Logger, SafeAtoms
 from werkzeug.test import EnvironBuilder
 
 from cds_service.config import PROJECT_ROOT
-from tests.security import test_jwt_attacks
+from tests.security import test_jwt_attacks, test_jwt_routes
 from tests.security.conftest import app_factory, make_trust
 from tests.security.tokens import ISSUED, bearer, ec_key, mint
 
@@ -29,9 +29,11 @@ NOT_IN_PROCESS = {"test_a_replay_across_two_worker_processes_is_refused"}
 
 
 def attack_cases() -> list[tuple[str, Any, dict[str, Any]]]:
-    """(name, function, parametrized arguments) of every in-process test of the attack suite."""
+    """(name, function, parametrized arguments) of every in-process test of the JWT suite (both modules)."""
     cases = []
-    for name, function in inspect.getmembers(test_jwt_attacks, inspect.isfunction):
+    members = [*inspect.getmembers(test_jwt_attacks, inspect.isfunction),
+               *inspect.getmembers(test_jwt_routes, inspect.isfunction)]
+    for name, function in members:
         if not name.startswith("test_") or name in NOT_IN_PROCESS:
             continue
         runs: list[dict[str, Any]] = [{}]
