@@ -13,6 +13,7 @@ import atexit
 import logging
 import os
 import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 CAPACITY = 20_000  # cards held while the database is down (a few hundred bytes each)
 RETRY_S = 0.25  # pause before writing again after the database was found down
 EXIT_FLUSH_S = 2.0  # how long a stopping worker waits for its queue to be written
+GATHER_S = 0.02  # how long the writer waits after being woken, so the answer that woke it goes first
 
 
 class IssuedCardRecords(Protocol):
@@ -120,7 +122,18 @@ class CardRecorder:
     def _run(self) -> None:
         while True:
             with self._cond:
-                self._cond.wait_for(lambda: bool(self._queue))
+                if not self._queue:
+                    self._cond.wait_for(lambda: bool(self._queue))
+                    woken = True
+                else:
+                    woken = False
+            if woken:
+                # Let the call that queued this finish its answer before this thread takes the GIL from it
+                # (the write is Python code too); calls queued meanwhile are written right after.
+                time.sleep(GATHER_S)
+            with self._cond:
+                if not self._queue:
+                    continue
                 batch = self._writing = self._queue.popleft()
                 self._queued -= batch.size
             retry = self._write(batch)
