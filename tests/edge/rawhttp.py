@@ -7,8 +7,11 @@ import socket
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from weakref import WeakKeyDictionary
 
 READ_TIMEOUT_S = 10.0
+# Bytes received after an answer (the next pipelined answer, when both came in one recv), per socket.
+_UNREAD: WeakKeyDictionary[socket.socket, bytes] = WeakKeyDictionary()
 
 
 @dataclass
@@ -45,8 +48,9 @@ def chunked(body: bytes, size: int = 65536) -> bytes:
 
 
 def read_answer(sock: socket.socket) -> Answer:
-    """Read one response (and any 1xx before it); the body by Content-Length."""
-    buffer = b""
+    """Read one response (and any 1xx before it); the body by Content-Length. What follows it is kept for the
+    next call on the same socket (pipelined answers may arrive together)."""
+    buffer = _UNREAD.pop(sock, b"")
     interim: list[int] = []
     deadline = time.monotonic() + READ_TIMEOUT_S
     while True:
@@ -69,6 +73,8 @@ def read_answer(sock: socket.socket) -> Answer:
             if not data:
                 raise ConnectionError("closed in the middle of the answer body")
             buffer += data
+        if len(buffer) > length:
+            _UNREAD[sock] = buffer[length:]
         return Answer(status, headers, buffer[:length], interim)
 
 
