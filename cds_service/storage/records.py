@@ -13,7 +13,6 @@ import atexit
 import logging
 import os
 import threading
-import time
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -29,7 +28,6 @@ log = logging.getLogger(__name__)
 CAPACITY = 20_000  # cards held while the database is down (a few hundred bytes each)
 RETRY_S = 0.25  # pause before writing again after the database was found down
 EXIT_FLUSH_S = 2.0  # how long a stopping worker waits for its queue to be written
-GATHER_S = 0.02  # how long the writer waits after being woken, so the answer that woke it goes first
 
 
 class IssuedCardRecords(Protocol):
@@ -122,18 +120,7 @@ class CardRecorder:
     def _run(self) -> None:
         while True:
             with self._cond:
-                if not self._queue:
-                    self._cond.wait_for(lambda: bool(self._queue))
-                    woken = True
-                else:
-                    woken = False
-            if woken:
-                # Let the call that queued this finish its answer before this thread takes the GIL from it
-                # (the write is Python code too); calls queued meanwhile are written right after.
-                time.sleep(GATHER_S)
-            with self._cond:
-                if not self._queue:
-                    continue
+                self._cond.wait_for(lambda: bool(self._queue))
                 batch = self._writing = self._queue.popleft()
                 self._queued -= batch.size
             retry = self._write(batch)
