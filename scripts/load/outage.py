@@ -57,7 +57,7 @@ class Sample:
 @dataclass
 class Shared:
     samples: list[Sample] = field(default_factory=list)
-    acknowledged: list[str] = field(default_factory=list)
+    acknowledged: list[tuple[str, str]] = field(default_factory=list)  # (card uuid, outcomeTimestamp)
     tokens: dict[str, list[str]] = field(default_factory=dict)  # kind -> JWTs for its endpoint (production)
     lock: threading.Lock = field(default_factory=threading.Lock)
     stop: threading.Event = field(default_factory=threading.Event)
@@ -99,18 +99,20 @@ def start_gunicorn(args: argparse.Namespace, url: str, workdir: Path, issuer: Te
 def client(port: int, bodies: list[bytes], shared: Shared, started: float, feedback_every: int) -> None:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     n = 0
+    issued = ""  # the uuid of a card this client was answered with: feedback names a card the service issued
     while not shared.stop.is_set():
         n += 1
         headers = {"Content-Type": "application/json"}
-        card = ""
-        kind = "feedback" if n % feedback_every == 0 else "hook"
+        item = ("", "")
+        kind = "feedback" if n % feedback_every == 0 and issued else "hook"
         if shared.tokens.get(kind):
             with shared.lock:
                 headers["Authorization"] = f"Bearer {shared.tokens[kind].pop()}"
         if kind == "feedback":
-            kind, path, card = "feedback", f"{SERVICE_PATH}/feedback", str(uuid.uuid4())
-            body = orjson.dumps({"feedback": [{"card": card, "outcome": "overridden",
-                                               "outcomeTimestamp": datetime.now(UTC).isoformat()}]})
+            kind, path = "feedback", f"{SERVICE_PATH}/feedback"
+            # Each item differs by its timestamp, so each is stored (an item sent twice is stored once).
+            item = (issued, datetime.now(UTC).isoformat())
+            body = orjson.dumps({"feedback": [{"card": item[0], "outcome": "overridden", "outcomeTimestamp": item[1]}]})
         else:
             kind, path = "hook", SERVICE_PATH
             body = bodies[n % len(bodies)].replace(HOOK_INSTANCE.encode(), str(uuid.uuid4()).encode())
@@ -118,8 +120,10 @@ def client(port: int, bodies: list[bytes], shared: Shared, started: float, feedb
         try:
             connection.request("POST", path, body=body, headers=headers)
             response = connection.getresponse()
-            response.read()
+            answer = response.read()
             status = str(response.status)
+            if kind == "hook" and status == "200":
+                issued = next((c["uuid"] for c in orjson.loads(answer)["cards"]), issued)
         except (OSError, http.client.HTTPException):
             status = "error"
             connection.close()
@@ -128,7 +132,7 @@ def client(port: int, bodies: list[bytes], shared: Shared, started: float, feedb
         with shared.lock:
             shared.samples.append(Sample(int(sent - started), kind, status, (done - sent) * 1000))
             if kind == "feedback" and status == "200":
-                shared.acknowledged.append(card)
+                shared.acknowledged.append(item)
 
 
 def outage(server: PostgresServer, args: argparse.Namespace, started: float, marks: dict[str, float]) -> None:
@@ -245,7 +249,8 @@ def main(argv: list[str] | None = None) -> int:
         for thread in [*threads, breaker]:
             thread.join(timeout=120)
         with psycopg.connect(url) as connection:
-            stored = {row[0] for row in connection.execute("SELECT card_uuid FROM feedback").fetchall()}
+            stored = {tuple(row) for row in connection.execute(
+                "SELECT card_uuid, outcome_timestamp FROM feedback").fetchall()}
         lost = len(set(shared.acknowledged) - stored)
         print("\n".join(report(shared, marks, args, lost)), flush=True)
         return 0 if lost == 0 else 1
