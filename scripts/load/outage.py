@@ -44,6 +44,8 @@ from tokens import TestIssuer, sign_pool  # noqa: E402
 from tests.storage.pgserver import PostgresServer, free_port, start_server  # noqa: E402
 
 SERVICE_PATH = "/cds-services/nxp2-myositis"
+# Production needs an https public URL; the calls go over loopback http, as behind a TLS proxy (as run.py).
+PUBLIC_BASE_URL = "https://nxp2-cds.load.invalid"
 
 
 @dataclass
@@ -70,7 +72,7 @@ def start_gunicorn(args: argparse.Namespace, url: str, workdir: Path, issuer: Te
     env = {k: v for k, v in os.environ.items() if not k.startswith("CDS_")}
     env.update({
         "PYTHONPATH": str(root), "CDS_MODE": args.auth, "CDS_DATABASE_URL": url, "CDS_WORKERS": "2",
-        "CDS_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "CDS_DATA_DIR": str(workdir / "data"),
+        "CDS_PUBLIC_BASE_URL": PUBLIC_BASE_URL, "CDS_DATA_DIR": str(workdir / "data"),
     })
     if issuer is not None:
         env["CDS_JWT_ISSUERS"] = issuer.issuers_setting()
@@ -105,9 +107,11 @@ def client(port: int, bodies: list[bytes], shared: Shared, started: float, feedb
         headers = {"Content-Type": "application/json"}
         item = ("", "")
         kind = "feedback" if n % feedback_every == 0 and issued else "hook"
+        token = ""
         if shared.tokens.get(kind):
             with shared.lock:
-                headers["Authorization"] = f"Bearer {shared.tokens[kind].pop()}"
+                token = shared.tokens[kind].pop()
+            headers["Authorization"] = f"Bearer {token}"
         if kind == "feedback":
             kind, path = "feedback", f"{SERVICE_PATH}/feedback"
             # Each item differs by its timestamp, so each is stored (an item sent twice is stored once).
@@ -133,6 +137,9 @@ def client(port: int, bodies: list[bytes], shared: Shared, started: float, feedb
             shared.samples.append(Sample(int(sent - started), kind, status, (done - sent) * 1000))
             if kind == "feedback" and status == "200":
                 shared.acknowledged.append(item)
+            if token and status.startswith("5"):
+                # A call not served does not use up its JWT id (api/security.py): an EHR may send it again.
+                shared.tokens[kind].insert(0, token)
 
 
 def outage(server: PostgresServer, args: argparse.Namespace, started: float, marks: dict[str, float]) -> None:
@@ -234,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         small, _ = load_requests(ROOT / "fhir_fixtures")
         shared = Shared()
         if issuer is not None:
-            base = f"http://127.0.0.1:{port}{SERVICE_PATH}"
+            base = f"{PUBLIC_BASE_URL}{SERVICE_PATH}"  # the JWT's aud: the URL the EHR calls
             shared.tokens = {"hook": sign_pool(issuer, base, int(200 * args.duration), 900),
                              "feedback": sign_pool(issuer, f"{base}/feedback", int(50 * args.duration), 900)}
         marks: dict[str, float] = {}
