@@ -1,0 +1,52 @@
+"""What only the SQLite backend does: writers wait for the file's one writer lock, within the timeout."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from cds_service.storage.errors import DatabaseUnavailable
+from cds_service.storage.migrations import migrate
+from cds_service.storage.sqlite import SqliteDatabase
+
+
+def holding_the_writer_lock(path: Path, release: threading.Event, held: threading.Event) -> None:
+    """Another process's writer, as SQLite sees it: a connection in BEGIN IMMEDIATE until told to stop."""
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    held.set()
+    release.wait(30)
+    other.execute("COMMIT")
+    other.close()
+
+
+def test_a_writer_waits_for_the_lock_and_commits_once_it_is_free(tmp_path: Path) -> None:
+    """With no busy handler of SQLite's, the wait is ours (sqlite.py): it must still wait, not fail."""
+    database = SqliteDatabase(tmp_path / "db.sqlite3", timeout_s=10)
+    migrate(database)
+    release, held = threading.Event(), threading.Event()
+    holder = threading.Thread(target=holding_the_writer_lock, args=(database.path, release, held))
+    holder.start()
+    assert held.wait(10)
+    threading.Timer(0.3, release.set).start()
+    rows = database.transact(lambda tx: tx.execute("DELETE FROM replay_jti"), "write while another writer holds")
+    holder.join(10)
+    assert rows == 0  # it ran, after the other writer committed
+
+
+def test_a_lock_held_past_the_timeout_is_a_database_unavailable(tmp_path: Path) -> None:
+    database = SqliteDatabase(tmp_path / "db.sqlite3", timeout_s=0.3)
+    migrate(database)
+    release, held = threading.Event(), threading.Event()
+    holder = threading.Thread(target=holding_the_writer_lock, args=(database.path, release, held))
+    holder.start()
+    try:
+        assert held.wait(10)
+        with pytest.raises(DatabaseUnavailable, match="database is locked"):
+            database.transact(lambda tx: tx.execute("DELETE FROM replay_jti"), "write while locked")
+    finally:
+        release.set()
+        holder.join(10)
