@@ -23,7 +23,7 @@ from functools import partial
 from typing import Any
 
 from gunicorn import util
-from gunicorn.workers.gthread import TConn, ThreadWorker
+from gunicorn.workers.gthread import STOP_KEEPALIVE_LINGER, TConn, ThreadWorker
 
 from cds_service.config import Settings
 from cds_service.edge.outcome import outcome_response, write_outcome
@@ -64,6 +64,7 @@ class EdgeWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn has no type hi
         self.limits = read_limits(settings)
         self.read_buffer_bytes = settings.read_buffer_bytes
         self.held = 0  # bytes of unfinished requests held by all readers
+        self.stopping_since: float | None = None  # when the worker began to stop (murder_pending notes it)
 
     def init_process(self) -> None:
         if self.cfg.is_ssl:
@@ -157,15 +158,27 @@ class EdgeWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn has no type hi
         """Also refuse (408) requests whose headers or body did not arrive in time; close idle ones."""
         super().murder_pending()
         now = time.monotonic()
+        if not self.alive and self.stopping_since is None:
+            self.stopping_since = now
         for conn, reader in list(self.reading.items()):
             refusal = reader.expired(now)
-            if refusal is None and (self.alive or reader.started):
-                continue  # a stopping worker does not wait for requests that have not begun
+            if refusal is None and (self.alive or reader.started or self.lingering(now)):
+                continue  # past the linger a stopping worker does not wait for requests that have not begun
             self.stop_reading(conn)
             if refusal is not None and reader.started:
                 self.refuse(conn, refusal)
             else:
                 self.close(conn, drained=False)
+
+    def lingering(self, now: float) -> bool:
+        """Whether a stopping worker still keeps connections whose next request has not begun.
+
+        For STOP_KEEPALIVE_LINGER, as gunicorn keeps its own kept-alive ones: a connection that became readable
+        gets its reader in one pass of the loop and its bytes in the next, and a client may already be sending.
+        Closing it then lost the request (wrk counted read errors at every worker recycle); kept, the request
+        is answered with "Connection: close".
+        """
+        return self.stopping_since is not None and now - self.stopping_since < STOP_KEEPALIVE_LINGER
 
     # --- plumbing ---
 

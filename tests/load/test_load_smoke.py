@@ -47,3 +47,11 @@ def test_killing_a_worker_fails_only_the_calls_it_had_in_flight(tmp_path: Path) 
     assert figures["errors"] <= kill["in_flight"]
     assert figures["statuses"] == {"200": figures["requests"]}  # a failure is a broken connection, never an answer
     assert figures["requests"] > 0
+
+
+def test_workers_recycled_under_load_fail_no_call(tmp_path: Path) -> None:
+    """A worker that stops after max_requests keeps its idle kept-alive connections for a moment: the next
+    call already on its way is answered ("Connection: close"), never cut (wrk counted read errors before)."""
+    output, figures = load_run(tmp_path, "--duration", "6", "--max-requests", "100")
+    assert figures["worker_boots"] >= 3, output  # the 2 first workers and a replacement (max_requests has jitter)
+    assert figures["errors"] == 0 and figures["socket_errors"]["read"] == 0, output
