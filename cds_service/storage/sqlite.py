@@ -64,16 +64,19 @@ class SqliteDatabase:
         """
         deadline = time.monotonic() + self.timeout_s
         while True:
-            connection = self.open_connection()
+            connection: sqlite3.Connection | None = None
             try:
+                # Opening is inside: its pragmas read the schema, locked while another replica switches.
+                connection = self.open_connection()
                 connection.execute("PRAGMA journal_mode=WAL")
                 return
             except sqlite3.OperationalError:
                 if time.monotonic() >= deadline:
                     raise
             finally:
-                connection.close()
-            time.sleep(0.05)
+                if connection is not None:
+                    connection.close()
+            time.sleep(LOCK_RETRY_S)
 
     def open_connection(self) -> sqlite3.Connection:
         """Open a connection in autocommit mode; transactions are begun explicitly."""
