@@ -21,6 +21,7 @@ from pathlib import Path
 import orjson
 
 from bench.bodies import request_body
+from scripts.load.serving import wait_for_healthz
 
 ROOT = Path(__file__).resolve().parent.parent
 URL = "/cds-services/nxp2-myositis"
@@ -45,21 +46,6 @@ def _post(port: int, body: bytes) -> bytes:
         connection.close()
 
 
-def _wait_ready(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"gunicorn exited at start-up; its log:\n{log.read_text()[-3000:]}")
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("gunicorn did not answer /healthz within 60 s")
-
-
 def http_figure(observations: int, mix: str, calls: int = 60) -> dict[str, float]:
     """Start gunicorn, time `calls` sequential calls, print and return the medians."""
     body = request_body(observations, mix=mix)
@@ -75,7 +61,7 @@ def http_figure(observations: int, mix: str, calls: int = 60) -> dict[str, float
                 cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
             )
         try:
-            _wait_ready(port, process, log)
+            wait_for_healthz(port, process, log, timeout_s=60)
             for _ in range(5):
                 _post(port, body)  # warm both workers
             times = []

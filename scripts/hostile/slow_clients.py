@@ -30,6 +30,7 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE.parent / "load"))
 
 from bodies import SERVICE_ID, load_requests  # noqa: E402
+from serving import wait_for_healthz  # noqa: E402
 
 PROBE_TIMEOUT_S = 1.0
 PROBE_EVERY_S = 0.25
@@ -62,19 +63,8 @@ def start_gunicorn(workdir: Path, workers: int) -> tuple[subprocess.Popen[bytes]
     process = subprocess.Popen(  # noqa: S603  (our own gunicorn and arguments)
         [str(Path(sys.executable).with_name("gunicorn")), "--config", str(ROOT / "deploy/gunicorn.conf.py"),
          "cds_service.wsgi:app"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 120  # generous: the machine may be busy
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"gunicorn exited at start-up:\n{(workdir / 'gunicorn.log').read_text()[-4000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
-                if answer.status == 200:
-                    return process, port
-        except OSError:
-            pass
-        time.sleep(0.2)
-    process.kill()
-    raise SystemExit("gunicorn did not answer /healthz within 120 s")
+    wait_for_healthz(port, process, workdir / "gunicorn.log")  # generous: the machine may be busy
+    return process, port
 
 
 def slow_client(port: int, body_phase: bool, drip_s: float, stop: threading.Event, counts: dict[str, int]) -> None:

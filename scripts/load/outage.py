@@ -39,6 +39,7 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bodies import HOOK_INSTANCE, load_requests  # noqa: E402
+from serving import wait_for_healthz  # noqa: E402
 from tokens import TestIssuer, sign_pool  # noqa: E402
 
 from tests.storage.pgserver import PostgresServer, free_port, start_server  # noqa: E402
@@ -82,20 +83,8 @@ def start_gunicorn(args: argparse.Namespace, url: str, workdir: Path, issuer: Te
          "--bind", f"127.0.0.1:{port}", "cds_service.wsgi:app"],
         cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"gunicorn exited: {(workdir / 'gunicorn.log').read_text()[-3000:]}")
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                return process, port
-        except OSError:
-            pass
-        time.sleep(0.2)
-    process.kill()
-    raise SystemExit("gunicorn did not answer /healthz in 120 s")
+    wait_for_healthz(port, process, workdir / "gunicorn.log")
+    return process, port
 
 
 def client(port: int, bodies: list[bytes], shared: Shared, started: float, feedback_every: int) -> None:

@@ -23,14 +23,20 @@ def holding_the_writer_lock(path: Path, release: threading.Event, held: threadin
     other.close()
 
 
-def test_a_writer_waits_for_the_lock_and_commits_once_it_is_free(tmp_path: Path) -> None:
-    """With no busy handler of SQLite's, the wait is ours (sqlite.py): it must still wait, not fail."""
-    database = SqliteDatabase(tmp_path / "db.sqlite3", timeout_s=10)
+def locked_database(tmp_path: Path, timeout_s: float) -> tuple[SqliteDatabase, threading.Event, threading.Thread]:
+    """A migrated database whose writer lock another connection holds until the returned event is set."""
+    database = SqliteDatabase(tmp_path / "db.sqlite3", timeout_s=timeout_s)
     migrate(database)
     release, held = threading.Event(), threading.Event()
     holder = threading.Thread(target=holding_the_writer_lock, args=(database.path, release, held))
     holder.start()
     assert held.wait(10)
+    return database, release, holder
+
+
+def test_a_writer_waits_for_the_lock_and_commits_once_it_is_free(tmp_path: Path) -> None:
+    """With no busy handler of SQLite's, the wait is ours (sqlite.py): it must still wait, not fail."""
+    database, release, holder = locked_database(tmp_path, timeout_s=10)
     threading.Timer(0.3, release.set).start()
     rows = database.transact(lambda tx: tx.execute("DELETE FROM replay_jti"), "write while another writer holds")
     holder.join(10)
@@ -38,13 +44,8 @@ def test_a_writer_waits_for_the_lock_and_commits_once_it_is_free(tmp_path: Path)
 
 
 def test_a_lock_held_past_the_timeout_is_a_database_unavailable(tmp_path: Path) -> None:
-    database = SqliteDatabase(tmp_path / "db.sqlite3", timeout_s=0.3)
-    migrate(database)
-    release, held = threading.Event(), threading.Event()
-    holder = threading.Thread(target=holding_the_writer_lock, args=(database.path, release, held))
-    holder.start()
+    database, release, holder = locked_database(tmp_path, timeout_s=0.3)
     try:
-        assert held.wait(10)
         with pytest.raises(DatabaseUnavailable, match="database is locked"):
             database.transact(lambda tx: tx.execute("DELETE FROM replay_jti"), "write while locked")
     finally:
