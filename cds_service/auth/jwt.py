@@ -8,6 +8,7 @@ reason is for the log only: it never holds the token.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -17,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import jwt
+import orjson
 
 from cds_service.auth.jwks import KeyStore, TrustedIssuer
 from cds_service.auth.replay import ReplayCache
@@ -73,11 +75,26 @@ def bearer_token(authorization: str, max_bytes: int) -> str:
     return match.group(1)
 
 
-def _header(token: str, policy: AuthPolicy) -> tuple[str, str, str | None]:
+def _unverified(token: str, policy: AuthPolicy) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The token's header and claims before any check: one parse (PyJWT's base64 check is a Python loop over
+    each character, so parsing the header and the payload separately, then again to verify, cost 0.3 ms)."""
     try:
-        header = jwt.get_unverified_header(token)
+        decoded = jwt.decode_complete(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        # Say what is wrong, the header's faults first (only on this path: it parses again).
+        _, kid, _ = _header(_readable_header(token), policy)
+        raise AuthError("JWT payload unreadable", kid=kid) from None
+    return decoded["header"], decoded["payload"]
+
+
+def _readable_header(token: str) -> dict[str, Any]:
+    try:
+        return jwt.get_unverified_header(token)
     except jwt.PyJWTError:
         raise AuthError("JWT header unreadable") from None
+
+
+def _header(header: Mapping[str, Any], policy: AuthPolicy) -> tuple[str, str, str | None]:
     alg, kid, typ, jku = header.get("alg"), header.get("kid"), header.get("typ"), header.get("jku")
     # Checked against our own list; `none` and HS* can never be on it (config refuses them too).
     if alg not in policy.algorithms or alg not in ASYMMETRIC_ALGORITHMS:
@@ -91,11 +108,7 @@ def _header(token: str, policy: AuthPolicy) -> tuple[str, str, str | None]:
     return alg, kid, jku
 
 
-def _unverified_issuer(token: str, kid: str) -> str:
-    try:
-        claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError:
-        raise AuthError("JWT payload unreadable", kid=kid) from None
+def _unverified_issuer(claims: Mapping[str, Any], kid: str) -> str:
     issuer = claims.get("iss")
     if not isinstance(issuer, str) or not issuer:
         raise AuthError("JWT iss missing", kid=kid)
@@ -109,9 +122,16 @@ def _key(jwk: Mapping[str, Any], alg: str, issuer: str, kid: str) -> jwt.PyJWK:
     if alg in _CURVES and jwk.get("crv") != _CURVES[alg]:
         raise AuthError(f"JWT alg {alg} does not match the key's curve", issuer=issuer, kid=kid)
     try:
-        return jwt.PyJWK(dict(jwk), algorithm=alg)
+        return _bound_key(alg, orjson.dumps(jwk, option=orjson.OPT_SORT_KEYS))
     except jwt.PyJWTError:
         raise AuthError(f"the key {kid!r} cannot verify {alg}", issuer=issuer, kid=kid) from None
+
+
+@functools.lru_cache(maxsize=64)
+def _bound_key(alg: str, jwk_json: bytes) -> jwt.PyJWK:
+    """The key object of a JWK, built once per key and algorithm: building decodes and checks the EC point
+    (0.1 ms a call). Keyed by the JWK's content, so a rotated key is a new entry."""
+    return jwt.PyJWK(orjson.loads(jwk_json), algorithm=alg)
 
 
 def _number(claims: Mapping[str, Any], name: str, kid: str) -> float:
@@ -173,8 +193,9 @@ def verify_token(
         StoreError: the replay store failed (the call must fail, but it is not the client's fault).
     """
     token = bearer_token(authorization, policy.max_header_bytes)
-    alg, kid, jku = _header(token, policy)
-    claimed_issuer = _unverified_issuer(token, kid)
+    header, unverified_claims = _unverified(token, policy)
+    alg, kid, jku = _header(header, policy)
+    claimed_issuer = _unverified_issuer(unverified_claims, kid)
     issuer = issuers.get(claimed_issuer)
     if issuer is None:
         raise AuthError("JWT iss not trusted", issuer=claimed_issuer, kid=kid)

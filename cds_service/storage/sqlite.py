@@ -1,14 +1,18 @@
 """The embedded backend: one SQLite file in WAL mode, shared by every gunicorn worker on the host.
 
-A connection per transaction (opening one costs microseconds) keeps forked workers from sharing one.
-Write transactions start with BEGIN IMMEDIATE: they take the file's single writer lock at once, so two
-writers queue (up to the timeout) instead of failing half-way on a lock upgrade.
+Each thread keeps its own connection, opened in its own process: a forked worker never uses one of the
+master's (SQLite forbids it), and opening one per transaction cost more CPU than the transaction (three
+statements that read the schema; a fifth of a loaded worker's samples). Write transactions start with BEGIN
+IMMEDIATE: they take the file's single writer lock at once, so two writers queue (up to the timeout)
+instead of failing half-way on a lock upgrade. The threads of one process queue on a lock of their own
+first, so only the other processes' transactions are waited for by polling.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -37,8 +41,17 @@ class SqliteTransaction:
         return self.connection.execute(sql, [_value(p) for p in params]).fetchall()
 
 
+class _ProcessConnections:
+    """This process's connections (one per thread) and the lock its threads take before the file's."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.writer = threading.Lock()
+        self.local = threading.local()
+
+
 class SqliteDatabase:
-    """An SQLite file; `connect` (default: `open_connection`) is called for every transaction."""
+    """An SQLite file; `connect` (default: `open_connection`) opens each thread's connection."""
 
     backend: Literal["sqlite"] = "sqlite"
 
@@ -48,8 +61,9 @@ class SqliteDatabase:
         self.path = path
         self.timeout_s = timeout_s
         self._connect = connect or self.open_connection
-        self._keeper: sqlite3.Connection | None = None
-        self._keeper_pid: int | None = None
+        self._process = _ProcessConnections()
+        # Connections opened before a fork: never used nor closed in the child (closing is using), so kept.
+        self._inherited: list[_ProcessConnections] = []
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._enable_wal()
@@ -87,50 +101,65 @@ class SqliteDatabase:
         connection.execute("PRAGMA synchronous=FULL")
         return connection
 
-    def _keep_open(self) -> None:
-        """Hold one idle connection per process, so closing a transaction's connection is never the last close.
+    def _here(self) -> _ProcessConnections:
+        if self._process.pid != os.getpid():
+            self._inherited.append(self._process)
+            self._process = _ProcessConnections()
+        return self._process
 
-        SQLite checkpoints the WAL into the database file when its last connection closes: with a connection
-        per transaction that was a checkpoint (about 10 ms here) on every request.
-        """
-        if self._keeper_pid != os.getpid():
-            # A connection inherited across fork is never used or closed in the child (SQLite forbids both).
-            self._keeper = sqlite3.connect(self.path, timeout=self.timeout_s, check_same_thread=False)
-            # One read attaches it to the WAL: only then does it count as an open connection of the file.
-            self._keeper.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            self._keeper_pid = os.getpid()
+    def _connection(self, process: _ProcessConnections) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(process.local, "connection", None)
+        if connection is None:
+            connection = process.local.connection = self._connect()
+        return connection
+
+    def drop_connection(self) -> None:
+        """Close this thread's connection; the next transaction opens one with `connect` (after an error)."""
+        process = self._here()
+        connection = getattr(process.local, "connection", None)
+        process.local.connection = None
+        if connection is not None:
+            connection.close()
 
     def transact(self, work: Callable[[Transaction], T], what: str, *, durable: bool = True) -> T:
         """Run `work` in one write transaction (BEGIN IMMEDIATE: the file's writer lock from the start).
 
         The connections have no busy handler: SQLite's sleeps 1, 2, 5, 10 ... up to 100 ms between tries
         however soon the lock is free, so under load a call slept tens of milliseconds behind a commit that
-        took one (the load test's p99 was near 1 s with the CPU half idle). Here a transaction that finds the
-        file locked, at BEGIN or at any statement, is rolled back and run again every LOCK_RETRY_S until the
-        timeout; past it, the call fails with DatabaseUnavailable (503, try again later).
+        took one (the load test's p99 was near 1 s with the CPU half idle). Here the threads of this process
+        queue on its own lock (woken as soon as it is free), and a transaction that finds the file locked by
+        another process, at BEGIN or at any statement, is rolled back and run again every LOCK_RETRY_S until
+        the timeout; past it, the call fails with DatabaseUnavailable (503, try again later).
         """
         deadline = time.monotonic() + self.timeout_s
-        while True:
-            try:
-                return self._run(work, durable)
-            except sqlite3.OperationalError as error:
-                locked = "locked" in str(error) or "busy" in str(error)
-                if locked and time.monotonic() < deadline:
-                    time.sleep(LOCK_RETRY_S)
-                    continue
-                if locked:
-                    raise DatabaseUnavailable(f"cannot {what}: {error}", 1) from None
-                raise StoreError(f"cannot {what}: {error}") from None
-            except sqlite3.Error as error:
-                raise StoreError(f"cannot {what}: {error}") from None
-
-    def _run(self, work: Callable[[Transaction], T], durable: bool) -> T:
-        self._keep_open()
-        connection = self._connect()
+        process = self._here()
+        if not process.writer.acquire(timeout=self.timeout_s):
+            raise DatabaseUnavailable(f"cannot {what}: the database is locked", 1)
         try:
-            if not durable:
-                # In WAL mode NORMAL skips the fsync of each commit; FULL (the default) keeps it.
-                connection.execute("PRAGMA synchronous=NORMAL")
+            while True:
+                try:
+                    return self._run(process, work, durable)
+                except sqlite3.OperationalError as error:
+                    locked = "locked" in str(error) or "busy" in str(error)
+                    if locked and time.monotonic() < deadline:
+                        time.sleep(LOCK_RETRY_S)
+                        continue
+                    self.drop_connection()
+                    if locked:
+                        raise DatabaseUnavailable(f"cannot {what}: {error}", 1) from None
+                    raise StoreError(f"cannot {what}: {error}") from None
+                except sqlite3.Error as error:
+                    self.drop_connection()
+                    raise StoreError(f"cannot {what}: {error}") from None
+        finally:
+            process.writer.release()
+
+    def _run(self, process: _ProcessConnections, work: Callable[[Transaction], T], durable: bool) -> T:
+        connection = self._connection(process)
+        if not durable:
+            # In WAL mode NORMAL skips the fsync of each commit; FULL (the default) keeps it.
+            connection.execute("PRAGMA synchronous=NORMAL")
+        try:
             connection.execute("BEGIN IMMEDIATE")
             result = work(SqliteTransaction(connection))
             connection.execute("COMMIT")
@@ -140,7 +169,8 @@ class SqliteDatabase:
                 connection.execute("ROLLBACK")
             raise
         finally:
-            connection.close()
+            if not durable:
+                connection.execute("PRAGMA synchronous=FULL")
 
     def ping(self) -> None:
         self.transact(lambda tx: tx.query("SELECT 1"), "reach the database")
@@ -149,4 +179,5 @@ class SqliteDatabase:
         return f"sqlite:{self.path}"
 
     def close(self) -> None:
-        """Nothing to release: connections live for one transaction."""
+        """Close this thread's connection (the others close with their threads' end)."""
+        self.drop_connection()

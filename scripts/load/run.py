@@ -131,6 +131,8 @@ def start_gunicorn(run: Run) -> Gunicorn:
         "CDS_DATA_DIR": str(data),
         "CDS_WORKERS": str(run.args.workers),
     })
+    if run.args.worker_threads is not None:
+        env["CDS_WORKER_THREADS"] = str(run.args.worker_threads)
     command = [str(Path(sys.executable).with_name("gunicorn")), "--config", str(ROOT / "deploy/gunicorn.conf.py"),
                "--bind", f"127.0.0.1:{port}"]
     if run.args.max_requests is not None:
@@ -301,6 +303,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=8, help="concurrent connections")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (CDS_WORKERS)")
+    parser.add_argument("--worker-threads", type=int,
+                        help="threads per worker that run requests (CDS_WORKER_THREADS; default: the setting's)")
     parser.add_argument("--large-every", type=int, default=5, help="every n-th call is a 500-Observation patient")
     parser.add_argument("--max-requests", type=int, help="override gunicorn's max_requests (0: never recycle)")
     parser.add_argument("--kill-at", type=float, default=0.5, help="kill mode: when, as a fraction of the run")

@@ -106,10 +106,12 @@ def test_a_store_failure_is_500_and_nothing_is_half_stored(client: FlaskClient, 
         return connection
 
     monkeypatch.setattr(store, "_connect", failing_connect)
+    store.sqlite.drop_connection()  # this thread's next transaction opens one with _connect
     response = send(client, [accepted(card), overridden(card["uuid"])])
     assert response.status_code == 500
     assert response.json["resourceType"] == "OperationOutcome"
     monkeypatch.setattr(store, "_connect", original)
+    store.sqlite.drop_connection()  # this thread's next transaction opens one with _connect
     assert stored_rows(client) == []
 
 

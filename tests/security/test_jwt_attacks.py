@@ -236,8 +236,10 @@ def test_a_call_that_failed_does_not_use_up_its_token(secure_client: FlaskClient
 
     token = mint(trust.ec, claims(FEEDBACK))
     monkeypatch.setattr(store, "_connect", failing_connect)
+    store.sqlite.drop_connection()  # this thread's next transaction opens one with _connect
     assert send(secure_client, FEEDBACK, bearer(token)).status_code == 500
     monkeypatch.setattr(store, "_connect", original)
+    store.sqlite.drop_connection()  # this thread's next transaction opens one with _connect
     accepted(secure_client, token, FEEDBACK)
     refused(secure_client, bearer(token), FEEDBACK, reason="jti replayed")
 
