@@ -2,7 +2,7 @@
 
 For 50, 500, 2,000 and 5,000 Observations in two mixes (bench/bodies.py: `today`, and `read` where every
 Observation is a result the cards read) it prints the median time of `orjson.loads` of the body, of the whole
-call in-process through the WSGI app (after `gc.freeze()`, as `cds_service/wsgi.py` does: Flask, body
+call in-process through the WSGI app (after `settle_for_serving`, as `cds_service/wsgi.py` does: Flask, body
 decoding, validation, prefetch resolution, facts, rules, render, response encoding, issued-card record,
 telemetry), their ratio, the cost per Observation, and the split of the call into its steps (each timed on
 its own; "other" is the whole call minus the steps: Flask/werkzeug, CORS, the JWT layer). Then one figure over
@@ -16,7 +16,6 @@ Run: `make bench` (all of it, a few minutes) or `.venv/bin/python bench/evaluati
 from __future__ import annotations
 
 import argparse
-import gc
 import io
 import logging
 import os
@@ -43,6 +42,7 @@ from cds_service.hooks.prefetch import resolve  # noqa: E402
 from cds_service.protocol import CdsResponse, HookRequest  # noqa: E402
 from cds_service.storage.feedback import IssuedCard  # noqa: E402
 from cds_service.support.clock import FixedClock  # noqa: E402
+from cds_service.support.collection import settle_for_serving  # noqa: E402
 from cds_service.support.ids import SequentialIds  # noqa: E402
 
 SIZES = (50, 500, 2000, 5000)
@@ -179,8 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings(mode="development", data_dir=Path(data_dir), max_body_bytes=20_000_000)
         app = create_app(settings, clock=FixedClock(NOW), ids=SequentialIds())
         stderr = quiet_logs()
-        gc.collect()
-        gc.freeze()  # as wsgi.py does after start-up
+        settle_for_serving(app)  # as wsgi.py does after start-up
         try:
             for mix in MIXES:
                 measure(app, mix, scale=4000 if args.quick else 20000)
