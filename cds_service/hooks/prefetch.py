@@ -125,10 +125,6 @@ class _Key:
     fetched: bool = False
 
 
-def _is_patient(resource: Mapping[str, Any], patient_id: str) -> bool:
-    return resource.get("resourceType") == "Patient" and resource.get("id") == patient_id
-
-
 def _classify(key: _Key, sent: Mapping[str, Any], template: str) -> None:
     """Decide from the sent prefetch whether the key has its data, or must be fetched or continued."""
     if key.name not in sent:
@@ -143,7 +139,7 @@ def _classify(key: _Key, sent: Mapping[str, Any], template: str) -> None:
         key.needs_fetch, key.problem = True, "the CDS client sent an OperationOutcome for it"
     elif kind == "Bundle":
         entries = value.get("entry")
-        key.entries = [e for e in entries if isinstance(e, Mapping)] if isinstance(entries, list) else []
+        key.entries = [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
         if next_link(value) is not None:
             key.first_page = value
     elif query.kind == "read" and _matches_read(value, key.query):
@@ -261,18 +257,22 @@ def resolve(
     patient: Mapping[str, Any] | None = None
     resources: dict[tuple[str, str], Mapping[str, Any]] = {}
     anonymous: list[Mapping[str, Any]] = []
+    # Once per entry of every Bundle (thousands for a long-followed patient): plain dict checks, each field
+    # read once (an isinstance against the Mapping ABC costs four times a dict check).
     for key in keys:
         for entry in key.entries:
             resource = entry.get("resource")
-            if not isinstance(resource, Mapping):
+            if not isinstance(resource, dict):
                 continue
             search = entry.get("search")
-            mode = search.get("mode", "match") if isinstance(search, Mapping) else "match"
-            if _is_patient(resource, patient_id) and mode in ("match", "include"):
-                patient = patient or resource
-            elif mode == "match" and resource.get("resourceType") != "Patient":
-                if isinstance(resource.get("id"), str):  # no resourceType: kept, and ignored by facts
-                    resources.setdefault((str(resource.get("resourceType")), resource["id"]), resource)
+            mode = search.get("mode", "match") if isinstance(search, dict) else "match"
+            kind, resource_id = resource.get("resourceType"), resource.get("id")
+            if kind == "Patient":
+                if resource_id == patient_id and mode in ("match", "include"):
+                    patient = patient or resource
+            elif mode == "match":
+                if isinstance(resource_id, str):  # no resourceType: kept, and ignored by facts
+                    resources.setdefault((str(kind), resource_id), resource)
                 else:
                     anonymous.append(resource)
 
