@@ -108,10 +108,29 @@ class SqliteDatabase:
         return self._process
 
     def _connection(self, process: _ProcessConnections) -> sqlite3.Connection:
-        connection: sqlite3.Connection | None = getattr(process.local, "connection", None)
+        """This thread's connection, opened anew when the file it reads is no longer the one at `path`.
+
+        A kept connection holds its file open: deleted, moved or replaced (a volume remounted, a restore),
+        it would go on reading and writing the old file, and every commit would be lost. A stat per
+        transaction (microseconds) notices; a file that cannot be reached fails the transaction.
+        """
+        local = process.local
+        connection: sqlite3.Connection | None = getattr(local, "connection", None)
+        identity = self._file_identity()
+        if connection is not None and (identity is None or identity != local.identity):
+            self.drop_connection()
+            connection = None
         if connection is None:
-            connection = process.local.connection = self._connect()
+            connection = local.connection = self._connect()
+            local.identity = identity or self._file_identity()
         return connection
+
+    def _file_identity(self) -> tuple[int, int] | None:
+        try:
+            found = os.stat(self.path)
+        except OSError:
+            return None  # not there (yet): connecting creates it, or fails as the transaction's error
+        return found.st_dev, found.st_ino
 
     def drop_connection(self) -> None:
         """Close this thread's connection; the next transaction opens one with `connect` (after an error)."""

@@ -136,7 +136,9 @@ def start_gunicorn(run: Run) -> Gunicorn:
     command = [str(Path(sys.executable).with_name("gunicorn")), "--config", str(ROOT / "deploy/gunicorn.conf.py"),
                "--bind", f"127.0.0.1:{port}"]
     if run.args.max_requests is not None:
-        command += ["--max-requests", str(run.args.max_requests)]
+        # Jitter a tenth of it (gunicorn.conf.py's 500 would let a short run with a small value recycle nothing).
+        command += ["--max-requests", str(run.args.max_requests),
+                    "--max-requests-jitter", str(run.args.max_requests // 10)]
     log = run.workdir / "gunicorn.log"
     with log.open("wb") as out:
         process = subprocess.Popen(  # noqa: S603  (our own gunicorn and arguments)
@@ -306,7 +308,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--worker-threads", type=int,
                         help="threads per worker that run requests (CDS_WORKER_THREADS; default: the setting's)")
     parser.add_argument("--large-every", type=int, default=5, help="every n-th call is a 500-Observation patient")
-    parser.add_argument("--max-requests", type=int, help="override gunicorn's max_requests (0: never recycle)")
+    parser.add_argument("--max-requests", type=int,
+                        help="override gunicorn's max_requests, with a jitter of a tenth of it (0: never recycle)")
     parser.add_argument("--kill-at", type=float, default=0.5, help="kill mode: when, as a fraction of the run")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (gunicorn log, bodies)")

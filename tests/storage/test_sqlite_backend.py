@@ -1,7 +1,9 @@
-"""What only the SQLite backend does: writers wait for the file's one writer lock, within the timeout."""
+"""What only the SQLite backend does: writers wait for the file's one writer lock, within the timeout; each
+thread keeps a connection, to the file that is at the path now."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -51,3 +53,38 @@ def test_a_lock_held_past_the_timeout_is_a_database_unavailable(tmp_path: Path) 
     finally:
         release.set()
         holder.join(10)
+
+
+def count_rows(database: SqliteDatabase) -> int:
+    return int(database.transact(lambda tx: tx.query("SELECT COUNT(*) FROM replay_jti"), "count")[0][0])
+
+
+def test_a_thread_s_connection_is_used_again(tmp_path: Path) -> None:
+    database = SqliteDatabase(tmp_path / "db.sqlite3")
+    migrate(database)
+    opened: list[sqlite3.Connection] = []
+    database._connect = lambda: opened.append(database.open_connection()) or opened[-1]  # type: ignore[method-assign]
+    database.drop_connection()
+    for _ in range(3):
+        count_rows(database)
+    assert len(opened) == 1
+
+
+def test_a_data_directory_replaced_under_a_kept_connection_is_the_one_written(tmp_path: Path) -> None:
+    """A volume remounted or restored puts another file at the path: a kept connection must not go on writing
+    the old one (its commits would be lost with it)."""
+    database = SqliteDatabase(tmp_path / "data" / "db.sqlite3")
+    migrate(database)
+    database.transact(lambda tx: tx.execute("INSERT INTO replay_jti VALUES ('iss', 'old', 1)"), "insert")
+    assert count_rows(database) == 1
+    restored = SqliteDatabase(tmp_path / "restored" / "db.sqlite3")
+    migrate(restored)
+    restored.close()
+    os.rename(tmp_path / "data", tmp_path / "old-data")
+    os.rename(tmp_path / "restored", tmp_path / "data")
+    assert count_rows(database) == 0
+    database.transact(lambda tx: tx.execute("INSERT INTO replay_jti VALUES ('iss', 'new', 1)"), "insert")
+    database.close()
+    reader = sqlite3.connect(tmp_path / "data" / "db.sqlite3")
+    assert reader.execute("SELECT jti FROM replay_jti").fetchall() == [("new",)]
+    reader.close()
