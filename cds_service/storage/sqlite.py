@@ -10,6 +10,7 @@ first, so only the other processes' transactions are waited for by polling.
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
@@ -22,7 +23,12 @@ from typing import Any, Literal
 from cds_service.storage.database import T, Transaction
 from cds_service.storage.errors import DatabaseUnavailable, StoreError
 
+log = logging.getLogger(__name__)
+
 LOCK_RETRY_S = 0.0005  # between two tries for the writer lock: a commit holds it about a millisecond
+# Commits of one process between two WAL checkpoints (each commit of the request path adds a few pages; SQLite's
+# own automatic checkpoint comes at 1,000 pages).
+CHECKPOINT_EVERY = 250
 
 
 def _value(value: Any) -> Any:
@@ -48,6 +54,8 @@ class _ProcessConnections:
         self.pid = os.getpid()
         self.writer = threading.Lock()
         self.local = threading.local()
+        self.commits = 0
+        self.checkpointing = threading.Lock()
 
 
 class SqliteDatabase:
@@ -99,6 +107,9 @@ class SqliteDatabase:
         connection.execute("PRAGMA busy_timeout=0")
         # FULL: a commit acknowledged to a client survives a power cut, not only a process crash.
         connection.execute("PRAGMA synchronous=FULL")
+        # SQLite would copy the WAL into the file inside the COMMIT that crosses its threshold, with this
+        # process's writer lock held: every thread of the process would wait tens of ms. `transact` does it.
+        connection.execute("PRAGMA wal_autocheckpoint=0")
         return connection
 
     def _here(self) -> _ProcessConnections:
@@ -157,7 +168,10 @@ class SqliteDatabase:
         try:
             while True:
                 try:
-                    return self._run(process, work, durable)
+                    result = self._run(process, work, durable)
+                    process.commits += 1
+                    checkpoint_due = process.commits % CHECKPOINT_EVERY == 0
+                    break
                 except sqlite3.OperationalError as error:
                     locked = "locked" in str(error) or "busy" in str(error)
                     if locked and time.monotonic() < deadline:
@@ -172,6 +186,24 @@ class SqliteDatabase:
                     raise StoreError(f"cannot {what}: {error}") from None
         finally:
             process.writer.release()
+        if checkpoint_due:
+            self._checkpoint(process)
+        return result
+
+    def _checkpoint(self, process: _ProcessConnections) -> None:
+        """Copy the WAL into the database file, outside the writer lock: other writers go on meanwhile.
+
+        PASSIVE never waits for a lock; what it cannot copy now, a later checkpoint does. A failure is not the
+        call's: its transaction is committed.
+        """
+        if not process.checkpointing.acquire(blocking=False):
+            return  # another thread of this process is at it
+        try:
+            self._connection(process).execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error as error:
+            log.warning("WAL checkpoint failed (the next one tries again): %s", error)
+        finally:
+            process.checkpointing.release()
 
     def _run(self, process: _ProcessConnections, work: Callable[[Transaction], T], durable: bool) -> T:
         connection = self._connection(process)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from cds_service.storage import sqlite as sqlite_module
 from cds_service.storage.errors import DatabaseUnavailable
 from cds_service.storage.migrations import migrate
 from cds_service.storage.sqlite import SqliteDatabase
@@ -88,3 +89,35 @@ def test_a_data_directory_replaced_under_a_kept_connection_is_the_one_written(tm
     reader = sqlite3.connect(tmp_path / "data" / "db.sqlite3")
     assert reader.execute("SELECT jti FROM replay_jti").fetchall() == [("new",)]
     reader.close()
+
+
+def test_the_wal_is_copied_into_the_file_after_every_so_many_commits(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite's own checkpoint is off (it ran inside a COMMIT, with the process's writer lock held): ours runs
+    after the lock is released. The database file alone (without its -wal) holds the rows once it ran."""
+    monkeypatch.setattr(sqlite_module, "CHECKPOINT_EVERY", 4)
+    database = SqliteDatabase(tmp_path / "db.sqlite3")
+    migrate(database)
+    other = sqlite3.connect(tmp_path / "db.sqlite3")
+    other.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the schema into the file: the rows are what is counted
+    other.close()
+
+    def rows_in_the_file_alone() -> int:
+        copy = tmp_path / "copy.sqlite3"
+        copy.write_bytes((tmp_path / "db.sqlite3").read_bytes())
+        reader = sqlite3.connect(copy)
+        try:
+            return int(reader.execute("SELECT COUNT(*) FROM replay_jti").fetchone()[0])
+        finally:
+            reader.close()
+            copy.unlink()
+
+    done = database._here().commits
+    inserted = 0
+    while (done + inserted + 1) % 4 != 0:
+        inserted += 1
+        database.transact(lambda tx, n=inserted: tx.execute(
+            "INSERT INTO replay_jti VALUES ('iss', ?, 1)", (f"jti-{n}",)), "insert")
+    assert rows_in_the_file_alone() == 0  # still only in the WAL
+    database.transact(lambda tx: tx.execute("INSERT INTO replay_jti VALUES ('iss', 'last', 1)"), "insert")
+    assert rows_in_the_file_alone() == inserted + 1
