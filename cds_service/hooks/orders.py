@@ -7,10 +7,10 @@ than the rest of the evaluation (terminology.md section 5), and the template is 
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 from typing import Any
 
+import orjson
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from cds_service.cards.catalogue import SuggestionEntry
@@ -40,9 +40,10 @@ class OrderTemplates:
     """Validated ServiceRequest templates for every suggestion of the catalogue."""
 
     def __init__(self, entries: Iterable[SuggestionEntry]) -> None:
-        self._templates = {entry.id: validated_service_request(entry, "template") for entry in entries}
+        # Kept as JSON: parsing it gives each card its own copy several times faster than copy.deepcopy.
+        self._templates = {entry.id: orjson.dumps(validated_service_request(entry, "template")) for entry in entries}
 
     def build(self, entry: SuggestionEntry, patient_id: str) -> dict[str, Any]:
-        resource = copy.deepcopy(self._templates[entry.id])
+        resource: dict[str, Any] = orjson.loads(self._templates[entry.id])
         resource["subject"] = {"reference": f"Patient/{patient_id}"}
         return resource
