@@ -84,7 +84,12 @@ def access_line(log_format: str, headers: dict[str, str], path: str, query: str)
     return log_format % SafeAtoms(atoms)
 
 
-def test_gunicorn_writes_no_access_log_that_could_hold_a_token() -> None:
+def test_gunicorn_writes_no_access_log_that_could_hold_a_token(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    # The config file sets PROMETHEUS_MULTIPROC_DIR and locks the metrics dir of the data dir: both kept to this
+    # test (left set, the variable put every later app of the process into multiprocess metrics).
+    monkeypatch.setenv("CDS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))  # undone after the test
     config = runpy.run_path(str(PROJECT_ROOT / "deploy" / "gunicorn.conf.py"))
     # The app logs one JSON line per request itself; gunicorn's access log is off and its logger silenced.
     assert config["accesslog"] is None
