@@ -114,7 +114,7 @@ def may_repeat_a_key(raw: bytes, present: Iterable[str]) -> bool:
     `present`: the top-level keys the decoded body has. A key it lacks was not sent, so cannot be repeated;
     a name it has must appear in the bytes as often as the names sharing its prefix, no more.
     """
-    if ESCAPED_LETTER.search(raw):
+    if b"\\" in raw and ESCAPED_LETTER.search(raw):  # the byte test is memchr: most bodies have no escape
         return True
     names = [name for name in present if name in ENVELOPE_NAMES]
     expected = Counter(SHARED_PREFIX.get(name, f'"{name}"'.encode()) for name in names if name != "extension")
