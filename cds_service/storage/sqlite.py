@@ -134,6 +134,7 @@ class SqliteDatabase:
         if connection is None:
             connection = local.connection = self._connect()
             local.identity = identity or self._file_identity()
+            local.durable = True  # open_connection's synchronous=FULL
         return connection
 
     def _file_identity(self) -> tuple[int, int] | None:
@@ -207,9 +208,11 @@ class SqliteDatabase:
 
     def _run(self, process: _ProcessConnections, work: Callable[[Transaction], T], durable: bool) -> T:
         connection = self._connection(process)
-        if not durable:
-            # In WAL mode NORMAL skips the fsync of each commit; FULL (the default) keeps it.
-            connection.execute("PRAGMA synchronous=NORMAL")
+        if process.local.durable != durable:
+            # In WAL mode NORMAL skips the fsync of each commit; FULL (the default) keeps it. Set when it
+            # changes: a kept connection keeps it (the recorder thread's are all NORMAL, the requests' FULL).
+            connection.execute("PRAGMA synchronous=FULL" if durable else "PRAGMA synchronous=NORMAL")
+            process.local.durable = durable
         try:
             connection.execute("BEGIN IMMEDIATE")
             result = work(SqliteTransaction(connection))
@@ -219,9 +222,6 @@ class SqliteDatabase:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
             raise
-        finally:
-            if not durable:
-                connection.execute("PRAGMA synchronous=FULL")
 
     def ping(self) -> None:
         self.transact(lambda tx: tx.query("SELECT 1"), "reach the database")

@@ -28,7 +28,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +47,7 @@ from procstat import (  # noqa: E402
     machine_busy_seconds,
     top_others,
 )
+from serving import wait_for_healthz  # noqa: E402
 from tokens import TestIssuer, sign_pool  # noqa: E402
 
 SERVICE_PATH = "/cds-services/nxp2-myositis"
@@ -145,19 +145,8 @@ def start_gunicorn(run: Run) -> Gunicorn:
             [*command, "cds_service.wsgi:app"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
         )
     server = Gunicorn(process, port, log)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"gunicorn exited at start-up; its log:\n{log.read_text()[-4000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
-                if answer.status == 200 and len(server.workers()) == run.args.workers:
-                    return server
-        except OSError:
-            pass
-        time.sleep(0.2)
-    server.stop()
-    raise SystemExit("gunicorn did not answer /healthz within 60 s")
+    wait_for_healthz(port, process, log, timeout_s=60, ready=lambda: len(server.workers()) == run.args.workers)
+    return server
 
 
 def run_wrk(

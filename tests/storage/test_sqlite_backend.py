@@ -121,3 +121,15 @@ def test_the_wal_is_copied_into_the_file_after_every_so_many_commits(tmp_path: P
     assert rows_in_the_file_alone() == 0  # still only in the WAL
     database.transact(lambda tx: tx.execute("INSERT INTO replay_jti VALUES ('iss', 'last', 1)"), "insert")
     assert rows_in_the_file_alone() == inserted + 1
+
+
+def test_each_transaction_runs_with_the_durability_it_asks_for(tmp_path: Path) -> None:
+    """A kept connection carries its synchronous mode from one transaction to the next: it must follow each."""
+    database = SqliteDatabase(tmp_path / "db.sqlite3")
+
+    def mode(durable: bool) -> int:
+        rows = database.transact(lambda tx: tx.query("PRAGMA synchronous"), "read the mode", durable=durable)
+        return int(rows[0][0])
+
+    full, normal = 2, 1
+    assert [mode(True), mode(False), mode(False), mode(True)] == [full, normal, normal, full]
