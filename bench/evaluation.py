@@ -185,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for mix in MIXES:
                 measure(app, mix, scale=4000 if args.quick else 20000)
+            # Write the queued issued-card records while the data dir still exists (atexit would be too late).
+            app.extensions["nxp2_cds"].records.flush()
         finally:
             sys.stderr.close()
             sys.stderr = stderr
