@@ -125,3 +125,26 @@ def test_a_body_over_the_size_limit_is_a_413(make_app: AppFactory) -> None:
 def test_huge_numbers_and_bad_utf8_are_400s(dev_client: FlaskClient) -> None:
     assert post_raw(dev_client, b'{"hook": 1' + b"0" * 400 + b"}").status_code == 400
     assert post_raw(dev_client, b'{"hook": "\xff"}').status_code == 400
+
+
+@pytest.mark.parametrize(("second", "key"), [
+    (b'"hook":"order-select"', "hook"),
+    (b'"ho\\u006fk":"order-select"', "hook"),  # the same key once decoded
+    (b'"prefetch":{}', "prefetch"),
+    (b'"org.example.unknown":1,"org.example.unknown":2', "org.example.unknown"),  # ignored, still refused
+    # simdjson refuses an integer beyond 64 bits: the standard library's parse names the key instead
+    (b'"big":123456789012345678901234567890,"context":{}', "context"),
+])
+def test_a_top_level_key_twice_is_a_400_naming_it(dev_client: FlaskClient, second: bytes, key: str) -> None:
+    answer = post_raw(dev_client, orjson.dumps(hook_request())[:-1] + b"," + second + b"}")
+    assert answer.status_code == 400
+    assert answer.get_json()["issue"][0]["diagnostics"] == (
+        f"the key {key!r} appears more than once at the top level of the body"
+    )
+
+
+def test_keys_repeated_below_the_top_level_are_accepted(dev_client: FlaskClient) -> None:
+    body = hook_request(extension={"org.example.x": {"hook": 1, "hook ": 2}, "context": {"context": 1}})
+    raw = orjson.dumps(body)[:-1] + b',"big":123456789012345678901234567890}'
+    assert post_raw(dev_client, raw).status_code == 200
+    assert post_raw(dev_client, orjson.dumps(body)).status_code == 200
