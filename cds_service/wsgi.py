@@ -4,4 +4,4 @@ from cds_service.app import create_app
 from cds_service.support.collection import settle_for_serving
 
 app = create_app()
-settle_for_serving(app)  # the garbage collector: start-up frozen, collections between calls
+settle_for_serving(app)  # start-up frozen, collections between calls, freed memory kept for the next call

@@ -15,6 +15,8 @@ import itertools
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from cds_service.support.heap import keep_freed_memory
+
 COLLECT_EVERY = 1000
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -36,7 +38,8 @@ class CollectBetweenCalls:
 
 
 def settle_for_serving(app: Any) -> None:
-    """Freeze what start-up built out of the collector's reach; collect between calls, not on allocations.
+    """Freeze what start-up built out of the collector's reach; collect between calls, not on allocations;
+    keep freed memory for the next call (`support/heap.py`).
 
     `app` is the Flask app (its `wsgi_app` is wrapped, so middleware and gunicorn see the app unchanged).
     What start-up built (modules, catalogue, value sets, growth references) lives as long as the process:
@@ -48,3 +51,4 @@ def settle_for_serving(app: Any) -> None:
     gc.freeze()
     gc.disable()
     app.wsgi_app = CollectBetweenCalls(app.wsgi_app)
+    keep_freed_memory()
