@@ -19,6 +19,7 @@ import pytest
 from gunicorn.glogging import Logger, SafeAtoms
 from werkzeug.test import EnvironBuilder
 
+from cds_service import observability
 from cds_service.config import PROJECT_ROOT
 from tests.security import test_jwt_attacks, test_jwt_routes
 from tests.security.conftest import app_factory, make_trust
@@ -90,7 +91,13 @@ def test_gunicorn_writes_no_access_log_that_could_hold_a_token(tmp_path: Path,
     # test (left set, the variable put every later app of the process into multiprocess metrics).
     monkeypatch.setenv("CDS_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))  # undone after the test
-    config = runpy.run_path(str(PROJECT_ROOT / "deploy" / "gunicorn.conf.py"))
+    held: list[Any] = []  # the lock the config takes is this test's, closed after it (not at interpreter exit)
+    monkeypatch.setattr(observability, "_held_locks", held)
+    try:
+        config = runpy.run_path(str(PROJECT_ROOT / "deploy" / "gunicorn.conf.py"))
+    finally:
+        for lock in held:
+            lock.close()
     # The app logs one JSON line per request itself; gunicorn's access log is off and its logger silenced.
     assert config["accesslog"] is None
     assert config["logconfig_dict"]["loggers"]["gunicorn.access"] == {
