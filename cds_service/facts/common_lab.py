@@ -5,33 +5,32 @@ Read by the general path (observations.py -> Collector.match, fhir_json.effectiv
 values.reference_range), each costs about 5 us, most of it in calls between small readers and in deciding again,
 for every Observation, what depends only on its coding and its unit. Here that shape is read in one function,
 and what depends on the coding (the concept and its canonical unit) or on the unit (the conversion) is decided
-once per distinct value in the call (the caches live in the per-call `Collector`, so they are bounded by what
+once per distinct value in the call (the tables live in the per-call `Collector`, so they are bounded by what
 the call sent and go with it).
 
 The shape: status final/amended/corrected; a `code` whose codings name exactly one concept, of kind `lab`; an
 `effectiveDateTime` that is a date-time (or any date `parse_datetime` reads); a `valueQuantity` with a finite
-number, no comparator and a unit the concept's table converts. Anything else returns False before any side
-effect, and `observations.read_observation` reads the Observation by the general path: so the facts are the
-same by construction. Each step below mirrors the general reader it replaces (named in its comment), and
+number, no comparator and a unit the concept's table converts. `build_facts` reads every Observation with
+`read_observation_fast`: anything not of this shape makes `read_common_lab` return False before any side
+effect, and the general path (`observations.read_observation`) reads it, so the facts are the same by
+construction. Each step below mirrors the general reader it stands for (named in its comment), and
 tests/unit/facts/test_common_lab.py checks, for generated Observations near and off this shape, that both
 paths give equal results and issues.
 """
-
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from math import isfinite
-from typing import Any, Final
+from typing import Any
 
 from cds_service.facts import units
 from cds_service.facts.collector import Collector
 from cds_service.facts.dates import parse_datetime
 from cds_service.facts.fhir_json import UCUM, fast_constructor
 from cds_service.facts.model import LabResult, ResourceRef
+from cds_service.facts.observations import ACTING, read_observation
 from cds_service.facts.values import limit_value
-
-ACTING: Final = frozenset({"final", "amended", "corrected"})
 
 _lab_result = fast_constructor(LabResult)
 _resource_ref = fast_constructor(ResourceRef)
@@ -39,6 +38,12 @@ _fromisoformat = datetime.fromisoformat
 
 # (concept, its canonical unit, the per-call table unit -> Conversion of that concept), or (): not a lab code.
 LabCoding = tuple[str, str, dict[str, units.Conversion | None]] | tuple[()]
+
+
+def read_observation_fast(facts: Collector, obs: Mapping[str, Any]) -> None:
+    """Read one Observation (build_facts's reader): the common lab shape here, anything else by the general path."""
+    if not read_common_lab(facts, obs):
+        read_observation(facts, obs)
 
 
 def read_common_lab(facts: Collector, obs: Mapping[str, Any]) -> bool:

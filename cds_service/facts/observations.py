@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any, Final
 
 from cds_service.facts.collector import ANTIBODY, Collector
-from cds_service.facts.common_lab import read_common_lab
 from cds_service.facts.fhir_json import as_str, effective, fast_constructor, quantity_unit, text_of
 from cds_service.facts.model import AntibodyResult, DataIssue, LabResult, Positivity, Problem, ResourceRef
 from cds_service.facts.values import has_value, read_positivity, read_quantity, reference_range
@@ -26,13 +25,6 @@ _resource_ref = fast_constructor(ResourceRef)
 
 
 def read_observation(facts: Collector, obs: Mapping[str, Any]) -> None:
-    """Read one Observation: by the fast path when it has the common laboratory shape, else by the general path."""
-    if not read_common_lab(facts, obs):
-        read_any_observation(facts, obs)
-
-
-def read_any_observation(facts: Collector, obs: Mapping[str, Any]) -> None:
-    """The general path: any Observation, any shape (common_lab.py reads one shape faster, to the same facts)."""
     status = obs.get("status")
     if not isinstance(status, str):
         status = ""
