@@ -17,6 +17,7 @@ construction. Each step below mirrors the general reader it stands for (named in
 tests/unit/facts/test_common_lab.py checks, for generated Observations near and off this shape, that both
 paths give equal results and issues.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping

@@ -6,6 +6,7 @@
 ways must give equal LabResults (their repr too: a -0.0 or a time zone would show there), equal DataIssues and
 nothing else; and when the fast path declines, it must have changed nothing.
 """
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
