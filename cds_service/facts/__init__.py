@@ -8,6 +8,9 @@ onset and growth. Which module reads what:
                      taken close together) with BMI-for-age z (the LMS arithmetic is `growth.py`).
 * `observations.py`  Observation and its components: status rules, numeric results (LabResult), anti-NXP2
                      results (AntibodyResult), coded findings (Problem).
+* `common_lab.py`    the fast path: a laboratory Observation of the common shape (one lab code, a date-time, a
+                     number in a known unit) read in one function, to the same facts; any other Observation
+                     is read by `observations.py`.
 * `values.py`        value[x] of an Observation or component: valueQuantity to the canonical unit (`units.py`),
                      referenceRange, ANA titres, limits and text; positivity from coded values, strings,
                      booleans, interpretation flags, ranges and cut-offs (vocabularies in `positivity.py`).

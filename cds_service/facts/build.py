@@ -12,10 +12,10 @@ from datetime import datetime
 from typing import Any, Final
 
 from cds_service.facts.collector import Collector
+from cds_service.facts.common_lab import read_observation_fast
 from cds_service.facts.conditions import read_condition
 from cds_service.facts.fhir_json import as_str
 from cds_service.facts.model import DataIssue, PatientFacts, ResourceRef
-from cds_service.facts.observations import read_observation
 from cds_service.facts.onset import FIRST_ANTIBODY_SOURCE, estimate_onset
 from cds_service.facts.patient import growth_series, read_patient
 from cds_service.facts.tests_done import read_diagnostic_report, read_imaging_study, read_procedure
@@ -24,7 +24,7 @@ from cds_service.facts.valuesets import ValueSets
 __all__ = ["FIRST_ANTIBODY_SOURCE", "READERS", "UNREADABLE_CONCEPT", "build_facts"]
 
 READERS: Final[dict[str, Callable[[Collector, Mapping[str, Any]], None]]] = {
-    "Observation": read_observation,
+    "Observation": read_observation_fast,  # the common lab shape by a fast path, anything else as before
     "Condition": read_condition,
     "Procedure": read_procedure,
     "DiagnosticReport": read_diagnostic_report,

@@ -19,6 +19,7 @@ from cds_service.facts.model import (
     TestDeclined,
     TestDone,
 )
+from cds_service.facts.units import Conversion
 from cds_service.facts.valuesets import ConceptKind, QuantityCutoffs, TextMatcher, ValueSets
 
 ANTIBODY: Final = "anti-nxp2"
@@ -48,6 +49,11 @@ class Collector:
         self.tests_done: list[TestDone] = []
         self.tests_declined: list[TestDeclined] = []
         self.issues: list[DataIssue] = []
+        # The fast path's decisions, once per distinct value in this call (common_lab.py): per (system, code) of a
+        # one-coding code, its lab concept, canonical unit and unit table (empty: not one lab concept); per lab
+        # concept, unit as sent -> Conversion (None: unknown unit).
+        self.lab_codings: dict[tuple[str, str], tuple[str, str, dict[str, Conversion | None]] | tuple[()]] = {}
+        self.lab_conversions: dict[str, dict[str, Conversion | None]] = {}
 
     def match(self, codeable: Any) -> tuple[str, ...]:
         """Return the concepts of a CodeableConcept's codings: an exact (system, code) lookup first."""

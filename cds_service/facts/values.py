@@ -74,12 +74,13 @@ def reference_range(
     if not isinstance(first, dict):
         return None, None
     return (
-        _limit(concept, first.get("low"), value_conversion, value_unit),
-        _limit(concept, first.get("high"), value_conversion, value_unit),
+        limit_value(concept, first.get("low"), value_conversion, value_unit),
+        limit_value(concept, first.get("high"), value_conversion, value_unit),
     )
 
 
-def _limit(concept: str, limit: Any, value_conversion: units.Conversion, value_unit: str) -> float | None:
+def limit_value(concept: str, limit: Any, value_conversion: units.Conversion, value_unit: str) -> float | None:
+    """Return one limit of a referenceRange in the canonical unit (None: no number, or an unknown unit)."""
     if not isinstance(limit, dict):
         return None
     raw = limit.get("value")
