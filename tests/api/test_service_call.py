@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import orjson
 from flask.testing import FlaskClient
 
+from cds_service.facts.model import PatientFacts
 from tests.conftest import hook_request
 
 URL = "/cds-services/test-service"
@@ -168,3 +170,17 @@ def test_an_access_token_outside_the_bearer_token_alphabet_is_400(client: FlaskC
         assert response.status_code == 400, token
         assert "fhirAuthorization.access_token" in response.json["issue"][0]["diagnostics"]
         assert token.encode() not in response.data
+
+
+def test_the_call_s_facts_are_freed_after_the_answer_is_sent(client: FlaskClient) -> None:
+    """The decoded prefetch and the facts outlive the view until the server closes the response it sent."""
+
+    def facts_alive() -> int:
+        return sum(isinstance(item, PatientFacts) for item in gc.get_objects())
+
+    before = facts_alive()
+    response = post(client, hook_request(), buffered=False)  # the server has not closed it yet
+    assert response.status_code == 200
+    assert facts_alive() == before + 1
+    response.close()
+    assert facts_alive() == before
