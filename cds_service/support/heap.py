@@ -5,8 +5,8 @@ bytes). glibc returns a freed block above its mmap threshold (128 KiB, raised on
 and free space above 128 KiB at the top of a heap to the kernel at once, so the next call maps the same
 memory again and pays a page fault for every 4 KiB page it touches: 760 faults a call at 500 Observations
 and 3,100 at 2,000 (getrusage), a sixth to a fifth of the call. With both thresholds raised a serving
-process takes no fault in a steady run, and its peak RSS is unchanged: what it keeps is what its largest
-calls used (docs/performance.md, "Third pass").
+process takes no fault in a steady run; with one arena shared by its threads, what it keeps is about what
+its largest concurrent calls used, as before (docs/performance.md, "Third pass").
 
 `mallopt` is glibc's own interface; this is a ctypes call to it, no library wraps it. Elsewhere (musl,
 macOS) nothing is changed and `keep_freed_memory` says so.
