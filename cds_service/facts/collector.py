@@ -23,6 +23,9 @@ from cds_service.facts.units import Conversion
 from cds_service.facts.valuesets import ConceptKind, QuantityCutoffs, TextMatcher, ValueSets
 
 ANTIBODY: Final = "anti-nxp2"
+# The fast path's reading of a one-coding code (common_lab.py): (lab concept, its canonical unit, the per-call
+# table unit as sent -> Conversion, None for an unknown unit), or (): not one lab concept.
+LabCoding = tuple[str, str, dict[str, Conversion | None]] | tuple[()]
 
 
 class Collector:
@@ -50,9 +53,8 @@ class Collector:
         self.tests_declined: list[TestDeclined] = []
         self.issues: list[DataIssue] = []
         # The fast path's decisions, once per distinct value in this call (common_lab.py): per (system, code) of a
-        # one-coding code, its lab concept, canonical unit and unit table (empty: not one lab concept); per lab
-        # concept, unit as sent -> Conversion (None: unknown unit).
-        self.lab_codings: dict[tuple[str, str], tuple[str, str, dict[str, Conversion | None]] | tuple[()]] = {}
+        # one-coding code, its LabCoding; per lab concept, unit as sent -> Conversion (None: unknown unit).
+        self.lab_codings: dict[tuple[str, str], LabCoding] = {}
         self.lab_conversions: dict[str, dict[str, Conversion | None]] = {}
 
     def match(self, codeable: Any) -> tuple[str, ...]:

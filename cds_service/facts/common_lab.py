@@ -26,7 +26,7 @@ from math import isfinite
 from typing import Any
 
 from cds_service.facts import units
-from cds_service.facts.collector import Collector
+from cds_service.facts.collector import Collector, LabCoding
 from cds_service.facts.dates import parse_datetime
 from cds_service.facts.fhir_json import UCUM, fast_constructor
 from cds_service.facts.model import LabResult, ResourceRef
@@ -36,9 +36,6 @@ from cds_service.facts.values import limit_value
 _lab_result = fast_constructor(LabResult)
 _resource_ref = fast_constructor(ResourceRef)
 _fromisoformat = datetime.fromisoformat
-
-# (concept, its canonical unit, the per-call table unit -> Conversion of that concept), or (): not a lab code.
-LabCoding = tuple[str, str, dict[str, units.Conversion | None]] | tuple[()]
 
 
 def read_observation_fast(facts: Collector, obs: Mapping[str, Any]) -> None:
